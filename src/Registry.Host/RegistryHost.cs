@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Options;
+using Registry;
+using Registry.Storage;
+
+namespace Registry.Host;
+
+/// <summary>
+/// Builds the registry's web application. Under the Functions host (FUNCTIONS_CUSTOMHANDLER_PORT set) it listens
+/// on 127.0.0.1 at that port and answers the host's readiness poll on <c>GET /</c>; standalone it listens on
+/// <c>Registry:ListenAddress</c>:<c>Registry:Port</c> (127.0.0.1:5000 by default; port 0 picks a free one).
+/// </summary>
+public static class RegistryHost
+{
+    public const string CustomHandlerPortVariable = "FUNCTIONS_CUSTOMHANDLER_PORT";
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        var handlerPort = Environment.GetEnvironmentVariable(CustomHandlerPortVariable);
+        var (address, port) = string.IsNullOrEmpty(handlerPort)
+            ? (builder.Configuration["Registry:ListenAddress"] ?? "127.0.0.1", builder.Configuration.GetValue("Registry:Port", 5000))
+            : ("127.0.0.1", int.Parse(handlerPort, System.Globalization.CultureInfo.InvariantCulture));
+        builder.WebHost.UseUrls($"http://{address}:{port}");
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // Bodies stream through the upload routes, which lift this limit for themselves only.
+            kestrel.Limits.MaxRequestBodySize = 30 * 1024 * 1024;
+            kestrel.AddServerHeader = false;
+        });
+        builder.Services.AddRegistry(builder.Configuration);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapGet("/", () => "registry");
+        app.UseRegistry();
+        return app;
+    }
+
+    /// <summary>Creates the storage container and tables when configured to (local runs).</summary>
+    public static async Task PrepareStorageAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        if (app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.CreateIfMissing)
+        {
+            await app.Services.GetRequiredService<StorageClients>().CreateIfMissingAsync(cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Oci;
+using Registry.Storage.Blobs;
+
+namespace Registry.Http;
+
+/// <summary><c>/v2/&lt;name&gt;/blobs/&lt;digest&gt;</c>: HEAD from Table alone, GET as a redirect to a read-only SAS URL, DELETE of the link.</summary>
+public static class BlobHandlers
+{
+    public static async Task GetAsync(HttpContext context, RepositoryName name, string reference)
+    {
+        if (!TryDigest(reference, out var digest, out var error))
+        {
+            await OciResponses.WriteErrorAsync(context, error);
+            return;
+        }
+        var blob = await context.RequestServices.GetRequiredService<BlobLinks>().FindAsync(name, digest, context.RequestAborted);
+        if (blob is null)
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.BlobUnknown, $"{digest} is not in repository {name}");
+            return;
+        }
+        var response = context.Response;
+        response.Headers[OciResponses.DockerContentDigest] = digest.Value;
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            response.ContentType = "application/octet-stream";
+            response.ContentLength = blob.Size;
+            response.Headers.AcceptRanges = "bytes";
+            return;
+        }
+        if (ByteRanges.Classify(context.Request.Headers.Range, blob.Size) == ByteRanges.Fit.Unsatisfiable)
+        {
+            response.Headers.ContentRange = $"bytes */{blob.Size}";
+            await OciResponses.ErrorAsync(context, OciErrorCode.SizeInvalid, $"the requested range is not within the blob's {blob.Size} bytes", 416);
+            return;
+        }
+        var url = await context.RequestServices.GetRequiredService<SasUrlIssuer>().ReadUrlAsync(blob.BlobName, context.RequestAborted);
+        response.StatusCode = StatusCodes.Status307TemporaryRedirect;
+        response.Headers.Location = url.AbsoluteUri;
+    }
+
+    public static async Task DeleteAsync(HttpContext context, RepositoryName name, string reference)
+    {
+        if (!TryDigest(reference, out var digest, out var error))
+        {
+            await OciResponses.WriteErrorAsync(context, error);
+            return;
+        }
+        if (!await context.RequestServices.GetRequiredService<BlobLinks>().UnlinkAsync(name, digest, context.RequestAborted))
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.BlobUnknown, $"{digest} is not in repository {name}");
+            return;
+        }
+        context.Response.StatusCode = StatusCodes.Status202Accepted;
+    }
+
+    /// <summary>Parses a digest from the request; the error says DIGEST_INVALID or UNSUPPORTED.</summary>
+    public static bool TryDigest(string? text, out Digest digest, out OciError error)
+    {
+        error = null!;
+        switch (Digest.TryParse(text, out digest))
+        {
+            case DigestParse.Valid:
+                return true;
+            case DigestParse.Unsupported:
+                error = new OciError(OciErrorCode.Unsupported, "only sha256 digests are supported", 400);
+                return false;
+            default:
+                error = new OciError(OciErrorCode.DigestInvalid, "a digest is 'sha256:' followed by 64 lowercase hex characters");
+                return false;
+        }
+    }
+}

@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Oci;
+using Registry.Storage;
+using Registry.Storage.Manifests;
+
+namespace Registry.Http;
+
+/// <summary>Content discovery: tag lists, the catalog and the referrers API.</summary>
+public static class ListingHandlers
+{
+    /// <summary>Largest page a client gets, whatever <c>n</c> asks for; a larger <c>n</c> is clamped and a Link is sent.</summary>
+    public const int MaxPage = 1000;
+
+    public static async Task TagsAsync(HttpContext context, RepositoryName name)
+    {
+        if (ParsePaging(context, out var n, out var last, Tag.MaxLength) is { } invalid)
+        {
+            await OciResponses.WriteErrorAsync(context, invalid);
+            return;
+        }
+        var store = context.RequestServices.GetRequiredService<ManifestStore>();
+        await WriteListAsync(context, "tags", name.Value, $"/v2/{name}/tags/list", n, last,
+            store.ListTagsAsync(name, last, n is { } limit ? limit + 1 : int.MaxValue, context.RequestAborted),
+            async () => last is null && !await context.RequestServices.GetRequiredService<Catalog>().ExistsAsync(name, context.RequestAborted));
+    }
+
+    public static async Task CatalogAsync(HttpContext context)
+    {
+        if (ParsePaging(context, out var n, out var last, RepositoryName.MaxLength) is { } invalid)
+        {
+            await OciResponses.WriteErrorAsync(context, invalid);
+            return;
+        }
+        var catalog = context.RequestServices.GetRequiredService<Catalog>();
+        await WriteListAsync(context, "repositories", null, "/v2/_catalog", n, last,
+            catalog.ListAsync(last, n is { } limit ? limit + 1 : int.MaxValue, context.RequestAborted), null);
+    }
+
+    public static async Task ReferrersAsync(HttpContext context, RepositoryName name, string reference)
+    {
+        if (!BlobHandlers.TryDigest(reference, out var subject, out var error))
+        {
+            await OciResponses.WriteErrorAsync(context, error);
+            return;
+        }
+        string? artifactType = context.Request.Query["artifactType"];
+        var referrers = await context.RequestServices.GetRequiredService<ManifestStore>()
+            .ReferrersAsync(name, subject, string.IsNullOrEmpty(artifactType) ? null : artifactType, context.RequestAborted);
+        var response = context.Response;
+        response.ContentType = MediaTypes.OciIndex;
+        if (!string.IsNullOrEmpty(artifactType))
+        {
+            response.Headers["OCI-Filters-Applied"] = "artifactType";
+        }
+        await using var json = new Utf8JsonWriter(response.Body);
+        json.WriteStartObject();
+        json.WriteNumber("schemaVersion", 2);
+        json.WriteString("mediaType", MediaTypes.OciIndex);
+        json.WriteStartArray("manifests");
+        foreach (var referrer in referrers)
+        {
+            json.WriteStartObject();
+            json.WriteString("mediaType", referrer.MediaType);
+            json.WriteString("digest", referrer.Digest.Value);
+            json.WriteNumber("size", referrer.Size);
+            if (referrer.ArtifactType is not null)
+            {
+                json.WriteString("artifactType", referrer.ArtifactType);
+            }
+            if (referrer.AnnotationsJson is not null)
+            {
+                json.WritePropertyName("annotations");
+                json.WriteRawValue(referrer.AnnotationsJson, skipInputValidation: true);
+            }
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Streams <c>{"name":…,"&lt;field&gt;":[…]}</c> from <paramref name="items"/>, which yields one item past the page
+    /// when there is a next page; then a <c>Link: &lt;…&gt;; rel="next"</c> header is sent. Items are written as
+    /// they arrive, so memory stays at one storage page however long the list.
+    /// </summary>
+    private static async Task WriteListAsync(
+        HttpContext context, string field, string? name, string path, int? n, string? last,
+        IAsyncEnumerable<string> items, Func<Task<bool>>? unknownWhenEmpty)
+    {
+        await using var enumerator = items.GetAsyncEnumerator(context.RequestAborted);
+        var hasFirst = await enumerator.MoveNextAsync();
+        if (!hasFirst && unknownWhenEmpty is not null && await unknownWhenEmpty())
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.NameUnknown, $"repository {name} is not known to the registry");
+            return;
+        }
+        var page = new List<string>();
+        if (hasFirst)
+        {
+            page.Add(enumerator.Current);
+        }
+        var response = context.Response;
+        response.ContentType = "application/json";
+        if (n is { } limit)
+        {
+            // A bounded page: read it (at most MaxPage + 1 items) so the Link header can precede the body.
+            while (page.Count <= limit && await enumerator.MoveNextAsync())
+            {
+                page.Add(enumerator.Current);
+            }
+            if (page.Count > limit)
+            {
+                page.RemoveRange(limit, page.Count - limit);
+                response.Headers.Link = $"<{path}?n={limit}&last={Uri.EscapeDataString(page[^1])}>; rel=\"next\"";
+            }
+        }
+        await using var json = new Utf8JsonWriter(response.Body);
+        json.WriteStartObject();
+        if (name is not null)
+        {
+            json.WriteString("name", name);
+        }
+        json.WriteStartArray(field);
+        foreach (var item in page)
+        {
+            json.WriteStringValue(item);
+        }
+        if (n is null && hasFirst)
+        {
+            while (await enumerator.MoveNextAsync())
+            {
+                json.WriteStringValue(enumerator.Current);
+                if (json.BytesPending > 16 * 1024)
+                {
+                    await json.FlushAsync(context.RequestAborted);
+                }
+            }
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    /// <summary>Reads <c>n</c> and <c>last</c>; the error when either is malformed.</summary>
+    private static OciError? ParsePaging(HttpContext context, out int? n, out string? last, int maxLast)
+    {
+        n = null;
+        last = context.Request.Query["last"];
+        var nText = context.Request.Query["n"].ToString();
+        if (nText.Length > 0)
+        {
+            if (!nText.All(char.IsAsciiDigit))
+            {
+                return new OciError(OciErrorCode.Unsupported, $"{{\"n\":\"{nText[..Math.Min(nText.Length, 32)]}\"}} is not a non-negative integer", 400);
+            }
+            n = nText.Length > 9 ? MaxPage : Math.Min(int.Parse(nText, CultureInfo.InvariantCulture), MaxPage);
+        }
+        if (last is { Length: > 0 } && last.Length > maxLast)
+        {
+            return new OciError(OciErrorCode.Unsupported, $"last may be at most {maxLast} characters", 400);
+        }
+        if (string.IsNullOrEmpty(last))
+        {
+            last = null;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,186 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Oci;
+using Registry.Storage.Manifests;
+
+namespace Registry.Http;
+
+/// <summary><c>/v2/&lt;name&gt;/manifests/&lt;reference&gt;</c>: by tag or by digest.</summary>
+public static class ManifestHandlers
+{
+    public static async Task GetAsync(HttpContext context, RepositoryName name, string reference)
+    {
+        var store = context.RequestServices.GetRequiredService<ManifestStore>();
+        var withContent = HttpMethods.IsGet(context.Request.Method);
+        StoredManifest? manifest = null;
+        if (Tag.TryParse(reference, out var tag))
+        {
+            manifest = await store.FindByTagAsync(name, tag, withContent, context.RequestAborted);
+        }
+        else if (Digest.TryParse(reference, out var digest) == DigestParse.Valid)
+        {
+            manifest = await store.FindByDigestAsync(name, digest, withContent, context.RequestAborted);
+        }
+        if (manifest is null)
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestUnknown, $"{reference} is not a manifest of repository {name}");
+            return;
+        }
+        if (!Accepts(context.Request.Headers.Accept, manifest.MediaType))
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestUnknown,
+                $"the manifest is {manifest.MediaType}, which the request's Accept header does not list");
+            return;
+        }
+        var response = context.Response;
+        response.ContentType = manifest.MediaType;
+        response.ContentLength = manifest.Size;
+        response.Headers[OciResponses.DockerContentDigest] = manifest.Digest.Value;
+        response.Headers.ETag = $"\"{manifest.Digest}\"";
+        if (withContent)
+        {
+            await response.Body.WriteAsync(manifest.Content, context.RequestAborted);
+        }
+    }
+
+    public static async Task PutAsync(HttpContext context, RepositoryName name, string reference)
+    {
+        Tag? tag = null;
+        Digest? expected = null;
+        if (Tag.TryParse(reference, out var parsedTag))
+        {
+            tag = parsedTag;
+        }
+        else if (reference.Contains(':', StringComparison.Ordinal))
+        {
+            if (!BlobHandlers.TryDigest(reference, out var parsedDigest, out var digestError))
+            {
+                await OciResponses.WriteErrorAsync(context, digestError);
+                return;
+            }
+            expected = parsedDigest;
+        }
+        else
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestInvalid, "a tag matches [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
+            return;
+        }
+
+        var body = await ReadBoundedAsync(context);
+        if (body is null)
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestInvalid,
+                $"a manifest may be at most {ManifestParser.MaxManifestBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+            return;
+        }
+        var digest = Digest.Compute(body);
+        if (expected is { } e && e != digest)
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.DigestInvalid, $"the manifest's digest is {digest}, not {e}");
+            return;
+        }
+        var document = ManifestParser.Parse(body, context.Request.ContentType, out var problems);
+        if (document is null)
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestInvalid, string.Join("; ", problems.Take(20)));
+            return;
+        }
+        var stored = await context.RequestServices.GetRequiredService<ManifestStore>().PutAsync(name, tag, digest, document, body, context.RequestAborted);
+        if (!stored.Succeeded)
+        {
+            await OciResponses.WriteErrorAsync(context, stored.Error);
+            return;
+        }
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status201Created;
+        response.ContentLength = 0;
+        response.Headers.Location = $"/v2/{name}/manifests/{digest}";
+        response.Headers[OciResponses.DockerContentDigest] = digest.Value;
+        if (document.Subject is { } subject)
+        {
+            response.Headers["OCI-Subject"] = subject.Digest.Value;
+        }
+    }
+
+    public static async Task DeleteAsync(HttpContext context, RepositoryName name, string reference)
+    {
+        var store = context.RequestServices.GetRequiredService<ManifestStore>();
+        bool deleted;
+        if (Tag.TryParse(reference, out var tag))
+        {
+            deleted = await store.UntagAsync(name, tag, context.RequestAborted);
+        }
+        else if (BlobHandlers.TryDigest(reference, out var digest, out var error))
+        {
+            deleted = await store.DeleteAsync(name, digest, context.RequestAborted);
+        }
+        else
+        {
+            await OciResponses.WriteErrorAsync(context, error);
+            return;
+        }
+        if (!deleted)
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestUnknown, $"{reference} is not a manifest of repository {name}");
+            return;
+        }
+        context.Response.StatusCode = StatusCodes.Status202Accepted;
+    }
+
+    /// <summary>Reads the body, stopping after the limit + 1 bytes; null when it is over the limit.</summary>
+    private static async Task<byte[]?> ReadBoundedAsync(HttpContext context)
+    {
+        const int limit = ManifestParser.MaxManifestBytes;
+        if (context.Request.ContentLength > limit)
+        {
+            return null;
+        }
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false })
+        {
+            sizeFeature.MaxRequestBodySize = null;
+        }
+        var buffer = new byte[Math.Min(context.Request.ContentLength ?? 64 * 1024, limit) + 1];
+        var filled = 0;
+        while (true)
+        {
+            if (filled == buffer.Length)
+            {
+                if (buffer.Length > limit)
+                {
+                    return null;
+                }
+                Array.Resize(ref buffer, Math.Min(buffer.Length * 2, limit + 1));
+            }
+            var read = await context.Request.Body.ReadAsync(buffer.AsMemory(filled), context.RequestAborted);
+            if (read == 0)
+            {
+                break;
+            }
+            filled += read;
+        }
+        return filled == buffer.Length ? buffer : buffer[..filled];
+    }
+
+    /// <summary>True when the Accept header is absent, has a wildcard, or lists <paramref name="mediaType"/>.</summary>
+    private static bool Accepts(Microsoft.Extensions.Primitives.StringValues accept, string mediaType)
+    {
+        if (accept.Count == 0)
+        {
+            return true;
+        }
+        foreach (var header in accept)
+        {
+            foreach (var item in (header ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var type = ManifestParser.StripParameters(item);
+                if (type is "*/*" or "application/*" || string.Equals(type, mediaType, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,66 @@
+using Azure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Registry.Oci;
+
+namespace Registry.Http;
+
+/// <summary>
+/// Turns the failures that are not the client's fault, and not a bug, into OCI errors: storage unavailable or
+/// too slow → 503 with Retry-After; a body that broke off or overran its limit → 400/413. A client that went
+/// away gets nothing. Anything else is a bug and stays a 500.
+/// </summary>
+public sealed partial class OciFaultMiddleware(RequestDelegate next, ILogger<OciFaultMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            LogClientGone(logger, context.Request.Method, context.Request.Path);
+        }
+        catch (BadHttpRequestException e)
+        {
+            LogBadBody(logger, context.Request.Method, context.Request.Path, e.Message);
+            await WriteIfPossibleAsync(context, e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? new OciError(OciErrorCode.SizeInvalid, "the request body is larger than this endpoint accepts", 413)
+                : new OciError(OciErrorCode.BlobUploadInvalid, $"the request body could not be read: {e.Message}", e.StatusCode));
+        }
+        catch (Exception e) when (IsStorageUnavailable(e))
+        {
+            LogStorageUnavailable(logger, context.Request.Method, context.Request.Path, e);
+            context.Response.Headers.RetryAfter = "5";
+            await WriteIfPossibleAsync(context, new OciError(OciErrorCode.Unavailable, null, StatusCodes.Status503ServiceUnavailable));
+        }
+    }
+
+    private static bool IsStorageUnavailable(Exception e) => e switch
+    {
+        RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
+        TimeoutException or TaskCanceledException or System.Net.Http.HttpRequestException => true,
+        AggregateException a => a.InnerExceptions.All(IsStorageUnavailable),
+        _ => false,
+    };
+
+    private static async Task WriteIfPossibleAsync(HttpContext context, OciError error)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+        await OciResponses.WriteErrorAsync(context, error);
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "{Method} {Path}: the client went away")]
+    private static partial void LogClientGone(ILogger logger, string method, PathString path);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{Method} {Path}: unreadable request body: {Reason}")]
+    private static partial void LogBadBody(ILogger logger, string method, PathString path, string reason);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "{Method} {Path}: storage unavailable")]
+    private static partial void LogStorageUnavailable(ILogger logger, string method, PathString path, Exception exception);
+}

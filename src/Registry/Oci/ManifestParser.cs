@@ -1,0 +1,256 @@
+using System.Text.Json;
+
+namespace Registry.Oci;
+
+/// <summary>
+/// Parses and checks a manifest body. It reports every problem it finds, not just the first, so a client
+/// sees all that is wrong at once. It checks only what the bytes say; whether referenced blobs exist is
+/// the storage layer's question.
+/// </summary>
+public static class ManifestParser
+{
+    /// <summary>Largest manifest accepted, in bytes.</summary>
+    public const int MaxManifestBytes = 4 * 1024 * 1024;
+
+    /// <summary>Most descriptors (config, layers, children, subject) one manifest may carry.</summary>
+    public const int MaxDescriptors = 1000;
+
+    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 64 };
+
+    /// <summary>Parses <paramref name="body"/>; on failure returns null and the problems found.</summary>
+    public static ManifestDocument? Parse(ReadOnlyMemory<byte> body, string? contentType, out IReadOnlyList<string> problems)
+    {
+        var found = new List<string>();
+        problems = found;
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, Options);
+        }
+        catch (JsonException e)
+        {
+            found.Add($"body is not valid JSON: {e.Message}");
+            return null;
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                found.Add("body must be a JSON object");
+                return null;
+            }
+            var result = ParseRoot(root, StripParameters(contentType), found);
+            return found.Count == 0 ? result : null;
+        }
+    }
+
+    private static ManifestDocument? ParseRoot(JsonElement root, string? contentType, List<string> problems)
+    {
+        if (!root.TryGetProperty("schemaVersion", out var version) || version.ValueKind != JsonValueKind.Number
+            || !version.TryGetInt32(out var v) || v != 2)
+        {
+            problems.Add("schemaVersion must be 2");
+        }
+        var bodyType = OptionalString(root, "mediaType", problems);
+        var hasLayers = root.TryGetProperty("layers", out var layersElement);
+        var hasManifests = root.TryGetProperty("manifests", out var manifestsElement);
+        if (hasLayers && hasManifests)
+        {
+            problems.Add("a manifest cannot have both 'layers' and 'manifests'");
+        }
+        var mediaType = ResolveMediaType(bodyType, contentType, hasManifests, problems);
+        if (mediaType is null)
+        {
+            return null;
+        }
+
+        var count = 0;
+        Descriptor? config = null;
+        IReadOnlyList<Descriptor> layers = [];
+        IReadOnlyList<Descriptor> manifests = [];
+        if (MediaTypes.IsImageManifest(mediaType))
+        {
+            if (hasManifests)
+            {
+                problems.Add($"an image manifest ({mediaType}) cannot have 'manifests'");
+            }
+            config = root.TryGetProperty("config", out var configElement)
+                ? ParseDescriptor(configElement, "config", problems, ref count)
+                : Missing("config", problems);
+            layers = hasLayers ? ParseDescriptors(layersElement, "layers", problems, ref count) : Missing("layers", problems, []);
+        }
+        else
+        {
+            if (hasLayers)
+            {
+                problems.Add($"an index ({mediaType}) cannot have 'layers'");
+            }
+            manifests = hasManifests
+                ? ParseDescriptors(manifestsElement, "manifests", problems, ref count)
+                : Missing("manifests", problems, []);
+        }
+        var subject = root.TryGetProperty("subject", out var subjectElement)
+            ? ParseDescriptor(subjectElement, "subject", problems, ref count)
+            : null;
+        var artifactType = OptionalString(root, "artifactType", problems);
+        string? annotations = null;
+        if (root.TryGetProperty("annotations", out var annotationsElement))
+        {
+            if (annotationsElement.ValueKind == JsonValueKind.Object)
+            {
+                annotations = annotationsElement.GetRawText();
+            }
+            else
+            {
+                problems.Add("annotations must be an object");
+            }
+        }
+        return new ManifestDocument
+        {
+            MediaType = mediaType,
+            Config = config,
+            Layers = layers,
+            Manifests = manifests,
+            Subject = subject,
+            ArtifactType = artifactType ?? (MediaTypes.IsImageManifest(mediaType) ? config?.MediaType : null),
+            AnnotationsJson = annotations,
+        };
+    }
+
+    private static string? ResolveMediaType(string? bodyType, string? contentType, bool hasManifests, List<string> problems)
+    {
+        var contentTypeIsManifest = contentType is not null && MediaTypes.IsManifest(contentType);
+        if (bodyType is not null)
+        {
+            if (!MediaTypes.IsManifest(bodyType))
+            {
+                problems.Add($"unsupported manifest mediaType '{bodyType}'");
+                return null;
+            }
+            if (contentTypeIsManifest && contentType != bodyType)
+            {
+                problems.Add($"mediaType '{bodyType}' contradicts Content-Type '{contentType}'");
+                return null;
+            }
+            return bodyType;
+        }
+        if (contentTypeIsManifest)
+        {
+            if (contentType is MediaTypes.DockerManifest or MediaTypes.DockerManifestList)
+            {
+                problems.Add($"a {contentType} body must carry its mediaType");
+                return null;
+            }
+            return contentType;
+        }
+        problems.Add(hasManifests || contentType is null
+            ? "the manifest has no mediaType and the Content-Type is not a supported manifest type"
+            : $"unsupported manifest Content-Type '{contentType}'");
+        return null;
+    }
+
+    private static List<Descriptor> ParseDescriptors(JsonElement array, string field, List<string> problems, ref int count)
+    {
+        var result = new List<Descriptor>();
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add($"{field} must be an array");
+            return result;
+        }
+        var index = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            if (count >= MaxDescriptors)
+            {
+                problems.Add($"a manifest may reference at most {MaxDescriptors} descriptors");
+                break;
+            }
+            var descriptor = ParseDescriptor(item, $"{field}[{index}]", problems, ref count);
+            if (descriptor is not null)
+            {
+                result.Add(descriptor);
+            }
+            index++;
+        }
+        return result;
+    }
+
+    private static Descriptor? ParseDescriptor(JsonElement element, string field, List<string> problems, ref int count)
+    {
+        count++;
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add($"{field} must be an object");
+            return null;
+        }
+        var before = problems.Count;
+        var mediaType = OptionalString(element, "mediaType", problems, field);
+        if (mediaType is null || !mediaType.Contains('/', StringComparison.Ordinal))
+        {
+            problems.Add($"{field}.mediaType must be a media type such as 'type/subtype'");
+        }
+        var digestText = OptionalString(element, "digest", problems, field);
+        var parsed = Digest.TryParse(digestText, out var digest);
+        if (parsed != DigestParse.Valid)
+        {
+            problems.Add(parsed == DigestParse.Unsupported
+                ? $"{field}.digest '{digestText}' uses an algorithm this registry does not support (sha256 only)"
+                : $"{field}.digest must be a digest such as 'sha256:<64 lowercase hex>'");
+        }
+        long size = -1;
+        if (!element.TryGetProperty("size", out var sizeElement) || sizeElement.ValueKind != JsonValueKind.Number
+            || !sizeElement.TryGetInt64(out size) || size < 0)
+        {
+            problems.Add($"{field}.size must be a non-negative integer");
+        }
+        var artifactType = OptionalString(element, "artifactType", problems, field);
+        var hasUrls = element.TryGetProperty("urls", out var urls);
+        if (hasUrls && urls.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add($"{field}.urls must be an array");
+        }
+        if (problems.Count != before)
+        {
+            return null;
+        }
+        return new Descriptor { MediaType = mediaType!, Digest = digest, Size = size, ArtifactType = artifactType, HasUrls = hasUrls };
+    }
+
+    private static string? OptionalString(JsonElement element, string name, List<string> problems, string? parent = null)
+    {
+        if (!element.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            problems.Add($"{(parent is null ? name : parent + "." + name)} must be a string");
+            return null;
+        }
+        return value.GetString();
+    }
+
+    private static Descriptor? Missing(string field, List<string> problems)
+    {
+        problems.Add($"{field} is required");
+        return null;
+    }
+
+    private static IReadOnlyList<Descriptor> Missing(string field, List<string> problems, IReadOnlyList<Descriptor> empty)
+    {
+        problems.Add($"{field} is required");
+        return empty;
+    }
+
+    /// <summary>"application/json; charset=utf-8" → "application/json".</summary>
+    public static string? StripParameters(string? contentType)
+    {
+        if (string.IsNullOrWhiteSpace(contentType))
+        {
+            return null;
+        }
+        var semicolon = contentType.IndexOf(';', StringComparison.Ordinal);
+        return (semicolon < 0 ? contentType : contentType[..semicolon]).Trim();
+    }
+}

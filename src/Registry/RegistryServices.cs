@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Http;
+using Registry.Storage;
+using Registry.Storage.Blobs;
+using Registry.Storage.Manifests;
+using Registry.Storage.Uploads;
+
+namespace Registry;
+
+/// <summary>Wires the registry into an ASP.NET Core application, whatever hosts it.</summary>
+public static class RegistryServices
+{
+    public static IServiceCollection AddRegistry(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<StorageOptions>(configuration.GetSection(StorageOptions.Section));
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<StorageClients>();
+        services.AddSingleton<SasUrlIssuer>();
+        services.AddSingleton<ContentIndex>();
+        services.AddSingleton<BlobLinks>();
+        services.AddSingleton<BlobUploads>();
+        services.AddSingleton<ManifestStore>();
+        services.AddSingleton<Catalog>();
+        return services;
+    }
+
+    /// <summary>Adds the error mapping and the <c>/v2/</c> routes.</summary>
+    public static WebApplication UseRegistry(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseMiddleware<OciFaultMiddleware>();
+        app.MapRegistry();
+        return app;
+    }
+}

@@ -1,0 +1,71 @@
+using Azure;
+using Azure.Data.Tables;
+using Registry.Oci;
+
+namespace Registry.Storage.Blobs;
+
+/// <summary>A blob as one repository sees it.</summary>
+public sealed record BlobInfo(Digest Digest, long Size, string BlobName);
+
+/// <summary>
+/// The per-repository links (<c>blob:&lt;digest&gt;</c> rows): a repository can read a blob only through a link,
+/// so content in another repository is never visible here. The global reference is written before a link and
+/// removed after it, so a link never outlives its content's reference.
+/// </summary>
+public sealed class BlobLinks(StorageClients clients, ContentIndex content)
+{
+    /// <summary>The blob as <paramref name="repository"/> sees it, or null when it is not linked there.</summary>
+    public async Task<BlobInfo?> FindAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    {
+        var response = await clients.Repositories.GetEntityIfExistsAsync<BlobLinkEntity>(
+            TableKeys.Repository(repository), TableKeys.BlobLink(digest), cancellationToken: cancellationToken);
+        return response.HasValue ? new BlobInfo(digest, response.Value!.Size, response.Value.BlobName) : null;
+    }
+
+    /// <summary>Links committed content into <paramref name="repository"/>; extra operations of the same partition join the transaction.</summary>
+    public async Task<BlobInfo> LinkAsync(
+        RepositoryName repository, Digest digest, ContentEntity entry, IEnumerable<TableTransactionAction>? alsoInPartition, CancellationToken cancellationToken)
+    {
+        await content.AddReferenceAsync(digest, repository, cancellationToken);
+        var link = new BlobLinkEntity
+        {
+            PartitionKey = TableKeys.Repository(repository),
+            RowKey = TableKeys.BlobLink(digest),
+            Size = entry.Size,
+            BlobName = entry.BlobName,
+        };
+        var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpsertReplace, link) };
+        if (alsoInPartition is not null)
+        {
+            actions.AddRange(alsoInPartition);
+        }
+        await clients.Repositories.SubmitTransactionAsync(actions, cancellationToken);
+        return new BlobInfo(digest, entry.Size, entry.BlobName);
+    }
+
+    /// <summary>Links <paramref name="digest"/> from <paramref name="source"/> into <paramref name="target"/>; null when the source has no such blob.</summary>
+    public async Task<BlobInfo?> MountAsync(RepositoryName target, RepositoryName source, Digest digest, CancellationToken cancellationToken)
+    {
+        var linked = await FindAsync(source, digest, cancellationToken);
+        if (linked is null)
+        {
+            return null;
+        }
+        var entry = await content.FindAsync(digest, cancellationToken);
+        return entry is null ? null : await LinkAsync(target, digest, entry, null, cancellationToken);
+    }
+
+    /// <summary>Removes the link; false when there was none.</summary>
+    public async Task<bool> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    {
+        // The SDK answers a delete of a missing entity with its 404 response rather than an exception.
+        var response = await clients.Repositories.DeleteEntityAsync(
+            TableKeys.Repository(repository), TableKeys.BlobLink(digest), ETag.All, cancellationToken);
+        if (response.Status == 404)
+        {
+            return false;
+        }
+        await content.RemoveReferenceAsync(digest, repository, cancellationToken);
+        return true;
+    }
+}

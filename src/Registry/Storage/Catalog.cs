@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using Azure.Data.Tables;
+using Registry.Oci;
+
+namespace Registry.Storage;
+
+/// <summary>The list of repositories (partition <c>~catalog</c>), in lexical order.</summary>
+public sealed class Catalog(StorageClients clients, TimeProvider time)
+{
+    // Repositories this process already recorded: saves a write per push after the first.
+    private readonly ConcurrentDictionary<string, bool> _known = new(StringComparer.Ordinal);
+
+    /// <summary>Records that <paramref name="repository"/> exists (idempotent).</summary>
+    public async Task AddAsync(RepositoryName repository, CancellationToken cancellationToken)
+    {
+        var key = TableKeys.Repository(repository);
+        if (_known.ContainsKey(key))
+        {
+            return;
+        }
+        await clients.Repositories.UpsertEntityAsync(new CatalogEntity
+        {
+            PartitionKey = TableKeys.CatalogPartition,
+            RowKey = key,
+            Created = time.GetUtcNow(),
+        }, TableUpdateMode.Merge, cancellationToken);
+        _known.TryAdd(key, true);
+    }
+
+    public async Task<bool> ExistsAsync(RepositoryName repository, CancellationToken cancellationToken)
+    {
+        var response = await clients.Repositories.GetEntityIfExistsAsync<CatalogEntity>(
+            TableKeys.CatalogPartition, TableKeys.Repository(repository), ["RowKey"], cancellationToken);
+        return response.HasValue;
+    }
+
+    /// <summary>Repository names after <paramref name="last"/> (exclusive), at most <paramref name="limit"/> of them.</summary>
+    public IAsyncEnumerable<string> ListAsync(string? last, int limit, CancellationToken cancellationToken)
+    {
+        var after = last is not null && RepositoryName.TryParse(last, out var lastName) ? TableKeys.Repository(lastName) : last ?? "";
+        return KeyRange.ListAsync(clients.Repositories, TableKeys.CatalogPartition, "", after, limit, TableKeys.RepositoryFromKey, cancellationToken);
+    }
+}
+
+/// <summary>Pages through the row keys of one partition that share a prefix, in key order.</summary>
+internal static class KeyRange
+{
+    private const int MaxPerPage = 1000;
+
+    public static async IAsyncEnumerable<string> ListAsync(
+        TableClient table, string partition, string prefix, string after, int limit, Func<string, string> decode,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (limit <= 0)
+        {
+            yield break;
+        }
+        var lower = prefix + after;
+        var filter = prefix.Length == 0
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {lower}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {lower} and RowKey lt {TableKeys.PrefixEnd(prefix)}");
+        var count = 0;
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter, Math.Min(limit, MaxPerPage), ["RowKey"], cancellationToken))
+        {
+            yield return decode(entity.RowKey[prefix.Length..]);
+            if (++count >= limit)
+            {
+                yield break;
+            }
+        }
+    }
+}

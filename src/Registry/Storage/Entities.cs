@@ -1,0 +1,100 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace Registry.Storage;
+
+// The Table entities, one narrow class per row kind. TableKeys documents which row holds which.
+
+/// <summary>Common key, timestamp and ETag plumbing for every entity.</summary>
+public abstract class RegistryEntity : ITableEntity
+{
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = "";
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+}
+
+/// <summary><c>tag:&lt;tag&gt;</c>: where a tag points, with the manifest bytes when they fit inline.</summary>
+public sealed class TagEntity : RegistryEntity
+{
+    public string Digest { get; set; } = "";
+    public string MediaType { get; set; } = "";
+    public long Size { get; set; }
+    /// <summary>The manifest bytes (≤ 64 KiB), or null when they live in a blob.</summary>
+    public byte[]? Content { get; set; }
+}
+
+/// <summary><c>manifest:&lt;digest&gt;</c>: a manifest of this repository.</summary>
+public sealed class ManifestEntity : RegistryEntity
+{
+    public string MediaType { get; set; } = "";
+    public long Size { get; set; }
+    public byte[]? Content { get; set; }
+    /// <summary>Blob name holding the bytes when they are over the inline limit.</summary>
+    public string? ContentBlob { get; set; }
+    public string? Subject { get; set; }
+    public string? ArtifactType { get; set; }
+    public DateTimeOffset Created { get; set; }
+}
+
+/// <summary><c>referrer:&lt;subject&gt;:&lt;digest&gt;</c>: a manifest that refers to the subject.</summary>
+public sealed class ReferrerEntity : RegistryEntity
+{
+    public string Digest { get; set; } = "";
+    public string MediaType { get; set; } = "";
+    public long Size { get; set; }
+    public string? ArtifactType { get; set; }
+    public string? Annotations { get; set; }
+}
+
+/// <summary><c>blob:&lt;digest&gt;</c>: the repository may read this blob.</summary>
+public sealed class BlobLinkEntity : RegistryEntity
+{
+    public long Size { get; set; }
+    public string BlobName { get; set; } = "";
+}
+
+/// <summary><c>upload:&lt;id&gt;</c>: an upload in progress.</summary>
+public sealed class UploadEntity : RegistryEntity
+{
+    public string BlobName { get; set; } = "";
+    /// <summary>Bytes durably staged so far.</summary>
+    public long Offset { get; set; }
+    /// <summary>The SHA-256 context after <see cref="Offset"/> bytes.</summary>
+    public byte[] HashState { get; set; } = [];
+    /// <summary>The staged block list, see <see cref="Uploads.BlockList"/>.</summary>
+    public byte[] Segments { get; set; } = [];
+    public DateTimeOffset Created { get; set; }
+}
+
+/// <summary><c>event:&lt;ticks&gt;:&lt;id&gt;</c>: a change waiting to be published.</summary>
+public sealed class EventEntity : RegistryEntity
+{
+    public string Action { get; set; } = "";
+    public string Repository { get; set; } = "";
+    public string? Digest { get; set; }
+    public string? Tag { get; set; }
+    public string? MediaType { get; set; }
+    public long Size { get; set; }
+    public DateTimeOffset OccurredOn { get; set; }
+}
+
+/// <summary><c>~catalog</c> partition: a repository exists.</summary>
+public sealed class CatalogEntity : RegistryEntity
+{
+    public DateTimeOffset Created { get; set; }
+}
+
+/// <summary>Table <c>blobs</c>, row <c>content</c>: the committed blob that holds a digest's bytes.</summary>
+public sealed class ContentEntity : RegistryEntity
+{
+    public string BlobName { get; set; } = "";
+    public long Size { get; set; }
+    public DateTimeOffset Created { get; set; }
+}
+
+/// <summary>Table <c>blobs</c>, row <c>ref:&lt;repository&gt;</c>: a repository links the digest.</summary>
+public sealed class ContentRefEntity : RegistryEntity
+{
+    public DateTimeOffset Created { get; set; }
+}

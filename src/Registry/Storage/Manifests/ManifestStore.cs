@@ -1,0 +1,310 @@
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs.Models;
+using Registry.Oci;
+using Registry.Storage.Blobs;
+
+namespace Registry.Storage.Manifests;
+
+/// <summary>A manifest as stored: its identity and, when asked for, its bytes.</summary>
+public sealed record StoredManifest(Digest Digest, string MediaType, long Size, byte[]? Content);
+
+/// <summary>A referrer as the referrers API lists it.</summary>
+public sealed record Referrer(Digest Digest, string MediaType, long Size, string? ArtifactType, string? AnnotationsJson);
+
+/// <summary>
+/// Manifests, tags and referrers of a repository. A push writes the manifest, the tag move, the referrer entry
+/// and the event row in one entity-group transaction, so they appear together or not at all. A tag move is
+/// conditional on the tag's ETag, retried on a lost race: the last push wins and no write is lost half way.
+/// </summary>
+public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catalog catalog, TimeProvider time)
+{
+    /// <summary>Largest manifest kept inline in its Table entity (a binary property holds 64 KiB).</summary>
+    public const int InlineLimit = 64 * 1024;
+
+    private const int MaxTagMoveAttempts = 8;
+    private const int ReferenceCheckParallelism = 8;
+    private const int MaxActionsPerTransaction = 100;
+
+    public async Task<StoredManifest?> FindByTagAsync(RepositoryName repository, Tag tag, bool withContent, CancellationToken cancellationToken)
+    {
+        var response = await clients.Repositories.GetEntityIfExistsAsync<TagEntity>(
+            TableKeys.Repository(repository), TableKeys.Tag(tag), cancellationToken: cancellationToken);
+        if (!response.HasValue)
+        {
+            return null;
+        }
+        var entity = response.Value!;
+        if (Digest.TryParse(entity.Digest, out var digest) != DigestParse.Valid)
+        {
+            throw new InvalidDataException($"tag {tag} of {repository} holds a malformed digest");
+        }
+        if (!withContent || entity.Content is not null)
+        {
+            return new StoredManifest(digest, entity.MediaType, entity.Size, entity.Content);
+        }
+        return await FindByDigestAsync(repository, digest, withContent, cancellationToken);
+    }
+
+    public async Task<StoredManifest?> FindByDigestAsync(RepositoryName repository, Digest digest, bool withContent, CancellationToken cancellationToken)
+    {
+        var response = await clients.Repositories.GetEntityIfExistsAsync<ManifestEntity>(
+            TableKeys.Repository(repository), TableKeys.Manifest(digest), cancellationToken: cancellationToken);
+        if (!response.HasValue)
+        {
+            return null;
+        }
+        var entity = response.Value!;
+        var content = entity.Content;
+        if (withContent && content is null && entity.ContentBlob is not null)
+        {
+            var download = await clients.Container.GetBlobClient(entity.ContentBlob).DownloadContentAsync(cancellationToken);
+            content = download.Value.Content.ToArray();
+            if (Digest.Compute(content) != digest)
+            {
+                throw new InvalidDataException($"stored manifest {digest} of {repository} does not match its digest");
+            }
+        }
+        return new StoredManifest(digest, entity.MediaType, entity.Size, content);
+    }
+
+    /// <summary>
+    /// Stores a validated manifest under its digest and, when <paramref name="tag"/> is given, points the tag at it.
+    /// Fails with MANIFEST_BLOB_UNKNOWN when a referenced blob or child manifest is not in this repository, and with
+    /// MANIFEST_INVALID when a descriptor's size disagrees with what is stored.
+    /// </summary>
+    public async Task<Outcome<Digest>> PutAsync(
+        RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, CancellationToken cancellationToken)
+    {
+        var missing = await CheckReferencesAsync(repository, document, cancellationToken);
+        if (missing is not null)
+        {
+            return missing;
+        }
+        var partition = TableKeys.Repository(repository);
+        var now = time.GetUtcNow();
+        var inline = body.Length <= InlineLimit;
+        string? contentBlob = null;
+        if (!inline)
+        {
+            contentBlob = TableKeys.ManifestBlobName(digest);
+            await clients.Container.GetBlobClient(contentBlob).UploadAsync(new BinaryData(body), new BlobUploadOptions
+            {
+                HttpHeaders = new BlobHttpHeaders { ContentType = document.MediaType },
+            }, cancellationToken);
+        }
+        var manifest = new ManifestEntity
+        {
+            PartitionKey = partition,
+            RowKey = TableKeys.Manifest(digest),
+            MediaType = document.MediaType,
+            Size = body.Length,
+            Content = inline ? body : null,
+            ContentBlob = contentBlob,
+            Subject = document.Subject?.Digest.Value,
+            ArtifactType = document.ArtifactType,
+            Created = now,
+        };
+        var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpsertReplace, manifest) };
+        if (document.Subject is { } subject)
+        {
+            actions.Add(new(TableTransactionActionType.UpsertReplace, new ReferrerEntity
+            {
+                PartitionKey = partition,
+                RowKey = TableKeys.Referrer(subject.Digest, digest),
+                Digest = digest.Value,
+                MediaType = document.MediaType,
+                Size = body.Length,
+                ArtifactType = document.ArtifactType,
+                Annotations = document.AnnotationsJson,
+            }));
+        }
+        actions.Add(EventAction(partition, repository, "push", digest, tag, document.MediaType, body.Length, now));
+
+        if (tag is not { } t)
+        {
+            await clients.Repositories.SubmitTransactionAsync(actions, cancellationToken);
+        }
+        else
+        {
+            await MoveTagAsync(partition, t, digest, document.MediaType, body, inline, actions, cancellationToken);
+        }
+        await catalog.AddAsync(repository, cancellationToken);
+        return digest;
+    }
+
+    private async Task MoveTagAsync(
+        string partition, Tag tag, Digest digest, string mediaType, byte[] body, bool inline,
+        List<TableTransactionAction> actions, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var current = await clients.Repositories.GetEntityIfExistsAsync<TagEntity>(
+                partition, TableKeys.Tag(tag), ["RowKey"], cancellationToken);
+            var entity = new TagEntity
+            {
+                PartitionKey = partition,
+                RowKey = TableKeys.Tag(tag),
+                Digest = digest.Value,
+                MediaType = mediaType,
+                Size = body.Length,
+                Content = inline ? body : null,
+            };
+            var tagAction = current.HasValue
+                ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, current.Value!.ETag)
+                : new TableTransactionAction(TableTransactionActionType.Add, entity);
+            try
+            {
+                await clients.Repositories.SubmitTransactionAsync([.. actions, tagAction], cancellationToken);
+                return;
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 412 or 409 or 404 && attempt < MaxTagMoveAttempts)
+            {
+                // Another push moved or created the tag between our read and write: read it again.
+            }
+        }
+    }
+
+    private async Task<OciError?> CheckReferencesAsync(RepositoryName repository, ManifestDocument document, CancellationToken cancellationToken)
+    {
+        var blobs = (document.Config is null ? document.Layers : [document.Config, .. document.Layers])
+            .Where(d => !d.HasUrls)
+            .DistinctBy(d => d.Digest)
+            .ToList();
+        var problems = new System.Collections.Concurrent.ConcurrentBag<(bool Missing, string Text)>();
+        var options = new ParallelOptions { MaxDegreeOfParallelism = ReferenceCheckParallelism, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(blobs, options, async (descriptor, ct) =>
+        {
+            var blob = await links.FindAsync(repository, descriptor.Digest, ct);
+            if (blob is null)
+            {
+                problems.Add((true, $"blob {descriptor.Digest} is not in repository {repository}"));
+            }
+            else if (blob.Size != descriptor.Size)
+            {
+                problems.Add((false, $"descriptor of {descriptor.Digest} says size {descriptor.Size}, the blob has {blob.Size}"));
+            }
+        });
+        await Parallel.ForEachAsync(document.Manifests.DistinctBy(d => d.Digest), options, async (descriptor, ct) =>
+        {
+            var child = await FindByDigestAsync(repository, descriptor.Digest, withContent: false, ct);
+            if (child is null)
+            {
+                problems.Add((true, $"manifest {descriptor.Digest} is not in repository {repository}"));
+            }
+            else if (child.Size != descriptor.Size)
+            {
+                problems.Add((false, $"descriptor of {descriptor.Digest} says size {descriptor.Size}, the manifest has {child.Size}"));
+            }
+        });
+        if (problems.IsEmpty)
+        {
+            return null;
+        }
+        var detail = string.Join("; ", problems.Select(p => p.Text).Order(StringComparer.Ordinal).Take(20));
+        return new OciError(problems.Any(p => p.Missing) ? OciErrorCode.ManifestBlobUnknown : OciErrorCode.ManifestInvalid, detail);
+    }
+
+    /// <summary>Deletes a manifest and every tag that points at it; false when the repository has no such manifest.</summary>
+    public async Task<bool> DeleteAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    {
+        var partition = TableKeys.Repository(repository);
+        var manifest = await clients.Repositories.GetEntityIfExistsAsync<ManifestEntity>(
+            partition, TableKeys.Manifest(digest), ["RowKey", "Subject", "MediaType", "Size"], cancellationToken);
+        if (!manifest.HasValue)
+        {
+            return false;
+        }
+        var tagFilter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {partition} and RowKey ge {TableKeys.TagPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.TagPrefix)} and Digest eq {digest.Value}");
+        var tagDeletes = new List<TableTransactionAction>();
+        await foreach (var tag in clients.Repositories.QueryAsync<TableEntity>(tagFilter, select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            tagDeletes.Add(new(TableTransactionActionType.Delete, tag, tag.ETag));
+        }
+        var final = new List<TableTransactionAction>();
+        if (manifest.Value!.Subject is { } subjectText && Digest.TryParse(subjectText, out var subject) == DigestParse.Valid)
+        {
+            final.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, TableKeys.Referrer(subject, digest)), ETag.All));
+        }
+        final.Add(new(TableTransactionActionType.Delete, manifest.Value, manifest.Value.ETag));
+        final.Add(EventAction(partition, repository, "delete", digest, null, manifest.Value.MediaType, manifest.Value.Size, time.GetUtcNow()));
+        // Tags go first, the manifest last: an interrupted delete never leaves a tag pointing at nothing.
+        foreach (var chunk in tagDeletes.Chunk(MaxActionsPerTransaction))
+        {
+            await clients.Repositories.SubmitTransactionAsync(chunk, cancellationToken);
+        }
+        try
+        {
+            await clients.Repositories.SubmitTransactionAsync(final, cancellationToken);
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
+        {
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Removes a tag (the manifest stays); false when the tag does not exist.</summary>
+    public async Task<bool> UntagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken)
+    {
+        var partition = TableKeys.Repository(repository);
+        var current = await clients.Repositories.GetEntityIfExistsAsync<TagEntity>(
+            partition, TableKeys.Tag(tag), ["RowKey", "Digest", "MediaType", "Size"], cancellationToken);
+        if (!current.HasValue || Digest.TryParse(current.Value!.Digest, out var digest) != DigestParse.Valid)
+        {
+            return false;
+        }
+        try
+        {
+            await clients.Repositories.SubmitTransactionAsync(
+            [
+                new(TableTransactionActionType.Delete, current.Value, current.Value.ETag),
+                EventAction(partition, repository, "untag", digest, tag, current.Value.MediaType, current.Value.Size, time.GetUtcNow()),
+            ], cancellationToken);
+            return true;
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Tags after <paramref name="last"/> (exclusive) in lexical order, at most <paramref name="limit"/>.</summary>
+    public IAsyncEnumerable<string> ListTagsAsync(RepositoryName repository, string? last, int limit, CancellationToken cancellationToken) =>
+        KeyRange.ListAsync(clients.Repositories, TableKeys.Repository(repository), TableKeys.TagPrefix, last ?? "", limit, static key => key, cancellationToken);
+
+    /// <summary>The manifests whose subject is <paramref name="subject"/>, optionally only those of one artifact type.</summary>
+    public async Task<List<Referrer>> ReferrersAsync(RepositoryName repository, Digest subject, string? artifactType, CancellationToken cancellationToken)
+    {
+        var partition = TableKeys.Repository(repository);
+        var prefix = TableKeys.ReferrersOf(subject);
+        var filter = artifactType is null
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {prefix} and RowKey lt {TableKeys.PrefixEnd(prefix)}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {prefix} and RowKey lt {TableKeys.PrefixEnd(prefix)} and ArtifactType eq {artifactType}");
+        var result = new List<Referrer>();
+        await foreach (var row in clients.Repositories.QueryAsync<ReferrerEntity>(filter, cancellationToken: cancellationToken))
+        {
+            if (Digest.TryParse(row.Digest, out var digest) == DigestParse.Valid)
+            {
+                result.Add(new Referrer(digest, row.MediaType, row.Size, row.ArtifactType, row.Annotations));
+            }
+        }
+        return result;
+    }
+
+    private static TableTransactionAction EventAction(
+        string partition, RepositoryName repository, string action, Digest digest, Tag? tag, string mediaType, long size, DateTimeOffset now) =>
+        new(TableTransactionActionType.Add, new EventEntity
+        {
+            PartitionKey = partition,
+            RowKey = TableKeys.Event(now, Guid.NewGuid().ToString("N")),
+            Action = action,
+            Repository = repository.Value,
+            Digest = digest.Value,
+            Tag = tag?.Value,
+            MediaType = mediaType,
+            Size = size,
+            OccurredOn = now,
+        });
+}

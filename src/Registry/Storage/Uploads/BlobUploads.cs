@@ -1,0 +1,163 @@
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs.Specialized;
+using Registry.Hashing;
+using Registry.Oci;
+using Registry.Storage.Blobs;
+
+namespace Registry.Storage.Uploads;
+
+/// <summary>
+/// Blob uploads: sessions that live in Table (so any instance can continue any upload), bytes staged as blocks
+/// of the session's own blob, and a commit that happens only once the whole content hashed to the digest the
+/// client named. Until then nothing about the blob is visible to pulls.
+/// </summary>
+public sealed class BlobUploads(StorageClients clients, ContentIndex content, BlobLinks links, TimeProvider time)
+{
+    /// <summary>Sessions older than this are unknown: Blob storage drops uncommitted blocks after 7 days.</summary>
+    public static readonly TimeSpan SessionLifetime = TimeSpan.FromDays(6);
+
+    /// <summary>Opens an empty upload session in <paramref name="repository"/>.</summary>
+    public async Task<UploadEntity> StartAsync(RepositoryName repository, CancellationToken cancellationToken)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var session = new UploadEntity
+        {
+            PartitionKey = TableKeys.Repository(repository),
+            RowKey = TableKeys.Upload(id),
+            BlobName = TableKeys.DataBlobName(id),
+            HashState = new ResumableSha256().SaveState(),
+            Created = time.GetUtcNow(),
+        };
+        var response = await clients.Repositories.AddEntityAsync(session, cancellationToken);
+        session.ETag = response.Headers.ETag ?? default;
+        return session;
+    }
+
+    /// <summary>The session, or null when the id is malformed, unknown in this repository, or expired.</summary>
+    public async Task<UploadEntity?> FindAsync(RepositoryName repository, string uploadId, CancellationToken cancellationToken)
+    {
+        if (!IsUploadId(uploadId))
+        {
+            return null;
+        }
+        var response = await clients.Repositories.GetEntityIfExistsAsync<UploadEntity>(
+            TableKeys.Repository(repository), TableKeys.Upload(uploadId), cancellationToken: cancellationToken);
+        if (!response.HasValue || time.GetUtcNow() - response.Value!.Created > SessionLifetime)
+        {
+            return null;
+        }
+        return response.Value;
+    }
+
+    /// <summary>
+    /// Stages <paramref name="body"/> at the session's offset and records it. On any failure the session is left
+    /// as it was: the offset never counts bytes that are not durably staged.
+    /// </summary>
+    public async Task<Outcome<UploadEntity>> AppendAsync(
+        UploadEntity session, Stream body, long? declaredLength, CancellationToken cancellationToken)
+    {
+        if (BlockList.ChunkCount(session.Segments) >= BlockList.MaxChunks)
+        {
+            return new OciError(OciErrorCode.BlobUploadInvalid,
+                $"an upload may have at most {BlockList.MaxChunks} chunks; complete it or start again with larger chunks");
+        }
+        var hash = ResumableSha256.Restore(session.HashState);
+        if (hash is null)
+        {
+            return new OciError(OciErrorCode.BlobUploadInvalid, "the upload's hash state is corrupt; start the upload again");
+        }
+        var staged = await StageAsync(session.BlobName, body, hash, BlockList.MaxBlocks - BlockList.BlockCount(session.Segments), cancellationToken);
+        if (!staged.Succeeded)
+        {
+            return staged.Error;
+        }
+        if (declaredLength is { } expected && staged.Value.Length != expected)
+        {
+            return new OciError(OciErrorCode.SizeInvalid, $"received {staged.Value.Length} bytes, Content-Length/Content-Range said {expected}");
+        }
+        if (staged.Value.BlockCount == 0)
+        {
+            return session;
+        }
+        session.Offset += staged.Value.Length;
+        session.HashState = hash.SaveState();
+        session.Segments = BlockList.Append(session.Segments, staged.Value.Nonce, staged.Value.BlockCount);
+        try
+        {
+            var response = await clients.Repositories.UpdateEntityAsync(session, session.ETag, TableUpdateMode.Replace, CancellationToken.None);
+            session.ETag = response.Headers.ETag ?? default;
+            return session;
+        }
+        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        {
+            return new OciError(OciErrorCode.BlobUploadInvalid, "another request changed this upload at the same time; resume from the reported range", 416);
+        }
+    }
+
+    /// <summary>Verifies the staged content against <paramref name="digest"/>, commits it and links it into the repository.</summary>
+    public async Task<Outcome<BlobInfo>> CompleteAsync(
+        RepositoryName repository, UploadEntity session, Digest digest, CancellationToken cancellationToken)
+    {
+        var hash = ResumableSha256.Restore(session.HashState);
+        if (hash is null)
+        {
+            return new OciError(OciErrorCode.BlobUploadInvalid, "the upload's hash state is corrupt; start the upload again");
+        }
+        var actual = Digest.FromSha256(hash.PeekHash());
+        if (actual != digest)
+        {
+            await CancelAsync(session, cancellationToken);
+            return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}; the upload was discarded");
+        }
+        var entry = await content.CommitAsync(digest, session.BlobName, BlockList.BlockIds(session.Segments), session.Offset, cancellationToken);
+        var closeSession = new TableTransactionAction(TableTransactionActionType.Delete, session, ETag.All);
+        return await links.LinkAsync(repository, digest, entry, [closeSession], cancellationToken);
+    }
+
+    /// <summary>A whole blob in one request (POST or PUT with <c>?digest=</c>): no session is ever recorded.</summary>
+    public async Task<Outcome<BlobInfo>> UploadWholeAsync(
+        RepositoryName repository, Digest digest, Stream body, long? declaredLength, CancellationToken cancellationToken)
+    {
+        var blobName = TableKeys.DataBlobName(Guid.NewGuid().ToString("N"));
+        var hash = new ResumableSha256();
+        var staged = await StageAsync(blobName, body, hash, BlockList.MaxBlocks, cancellationToken);
+        if (!staged.Succeeded)
+        {
+            return staged.Error;
+        }
+        if (declaredLength is { } expected && staged.Value.Length != expected)
+        {
+            return new OciError(OciErrorCode.SizeInvalid, $"received {staged.Value.Length} bytes, Content-Length said {expected}");
+        }
+        var actual = Digest.FromSha256(hash.PeekHash());
+        if (actual != digest)
+        {
+            return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}");
+        }
+        var blockIds = BlockList.BlockIds(BlockList.Append([], staged.Value.Nonce, staged.Value.BlockCount));
+        var entry = await content.CommitAsync(digest, blobName, blockIds, staged.Value.Length, cancellationToken);
+        return await links.LinkAsync(repository, digest, entry, null, cancellationToken);
+    }
+
+    /// <summary>Forgets the session; its staged blocks expire uncommitted.</summary>
+    public async Task CancelAsync(UploadEntity session, CancellationToken cancellationToken) =>
+        await clients.Repositories.DeleteEntityAsync(session.PartitionKey, session.RowKey, ETag.All, cancellationToken);
+
+    private async Task<Outcome<StagedChunk>> StageAsync(
+        string blobName, Stream body, ResumableSha256 hash, int blocksAvailable, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await BlockStager.StageAsync(clients.Container.GetBlockBlobClient(blobName), body, hash, blocksAvailable, cancellationToken);
+        }
+        catch (BlockLimitExceededException e)
+        {
+            return new OciError(OciErrorCode.BlobUploadInvalid, e.Message);
+        }
+    }
+
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
+
+    private static bool IsUploadId(string id) => id.Length == 32 && !id.AsSpan().ContainsAnyExcept(LowerHex);
+}
