@@ -114,7 +114,10 @@ public static class ListingHandlers
             if (page.Count > limit)
             {
                 page.RemoveRange(limit, page.Count - limit);
-                response.Headers.Link = $"<{path}?n={limit}&last={Uri.EscapeDataString(page[^1])}>; rel=\"next\"";
+                if (limit > 0)
+                {
+                    response.Headers.Link = $"<{path}?n={limit}&last={Uri.EscapeDataString(page[^1])}>; rel=\"next\"";
+                }
             }
         }
         await using var json = new Utf8JsonWriter(response.Body);

@@ -210,7 +210,7 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
     {
         var partition = TableKeys.Repository(repository);
         var manifest = await clients.Repositories.GetEntityIfExistsAsync<ManifestEntity>(
-            partition, TableKeys.Manifest(digest), ["RowKey", "Subject", "MediaType", "Size"], cancellationToken);
+            partition, TableKeys.Manifest(digest), ["PartitionKey", "RowKey", "Subject", "MediaType", "Size"], cancellationToken);
         if (!manifest.HasValue)
         {
             return false;
@@ -218,7 +218,7 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
         var tagFilter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {partition} and RowKey ge {TableKeys.TagPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.TagPrefix)} and Digest eq {digest.Value}");
         var tagDeletes = new List<TableTransactionAction>();
-        await foreach (var tag in clients.Repositories.QueryAsync<TableEntity>(tagFilter, select: ["RowKey"], cancellationToken: cancellationToken))
+        await foreach (var tag in clients.Repositories.QueryAsync<TableEntity>(tagFilter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
         {
             tagDeletes.Add(new(TableTransactionActionType.Delete, tag, tag.ETag));
         }
@@ -250,7 +250,7 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
     {
         var partition = TableKeys.Repository(repository);
         var current = await clients.Repositories.GetEntityIfExistsAsync<TagEntity>(
-            partition, TableKeys.Tag(tag), ["RowKey", "Digest", "MediaType", "Size"], cancellationToken);
+            partition, TableKeys.Tag(tag), ["PartitionKey", "RowKey", "Digest", "MediaType", "Size"], cancellationToken);
         if (!current.HasValue || Digest.TryParse(current.Value!.Digest, out var digest) != DigestParse.Valid)
         {
             return false;

@@ -1,0 +1,103 @@
+using System.Text;
+using Registry.Oci;
+
+namespace Registry.Tests.Oci;
+
+public sealed class ManifestParserTests
+{
+    private const string D1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    private const string D2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+    private static ManifestDocument? Parse(string json, string? contentType, out IReadOnlyList<string> problems) =>
+        ManifestParser.Parse(Encoding.UTF8.GetBytes(json), contentType, out problems);
+
+    [Fact]
+    public void Parse_OciImageManifest_ReadsConfigLayersAndArtifactType()
+    {
+        var doc = Parse($$"""
+            {"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}",
+             "config":{"mediaType":"application/vnd.example+json","digest":"{{D1}}","size":2},
+             "layers":[{"mediaType":"application/octet-stream","digest":"{{D2}}","size":10}],
+             "annotations":{"a":"b"} }
+            """, MediaTypes.OciManifest, out var problems);
+        Assert.Empty(problems);
+        Assert.NotNull(doc);
+        Assert.Equal(D1, doc.Config!.Digest.Value);
+        Assert.Single(doc.Layers);
+        Assert.Equal("application/vnd.example+json", doc.ArtifactType);
+        Assert.Equal("""{"a":"b"}""", doc.AnnotationsJson);
+    }
+
+    [Fact]
+    public void Parse_NoMediaTypeInBody_TakesContentType()
+    {
+        var doc = Parse($$"""{"schemaVersion":2,"manifests":[]}""", MediaTypes.OciIndex + "; charset=utf-8", out _);
+        Assert.Equal(MediaTypes.OciIndex, doc!.MediaType);
+    }
+
+    [Fact]
+    public void Parse_BothLayersAndManifests_IsRejected()
+    {
+        Assert.Null(Parse($$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}","config":{"mediaType":"a/b","digest":"{{D1}}","size":1},"layers":[],"manifests":[]}""", null, out var problems));
+        Assert.Contains(problems, p => p.Contains("both", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_MediaTypeContradictingContentType_IsRejected()
+    {
+        Assert.Null(Parse($$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciIndex}}","manifests":[]}""", MediaTypes.OciManifest, out var problems));
+        Assert.Contains(problems, p => p.Contains("contradicts", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_ReportsEveryProblem_NotJustTheFirst()
+    {
+        Assert.Null(Parse($$"""
+            {"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}",
+             "config":{"mediaType":"a/b","digest":"sha256:zz","size":-1},
+             "layers":[{"mediaType":"nope","digest":"{{D2}}","size":1}]}
+            """, null, out var problems));
+        Assert.Contains(problems, p => p.StartsWith("config.digest", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("config.size", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("layers[0].mediaType", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("{\"schemaVersion\":2,")]
+    [InlineData("[]")]
+    [InlineData("{\"schemaVersion\":1}")]
+    public void Parse_Garbage_IsRejected(string json) => Assert.Null(Parse(json, MediaTypes.OciManifest, out _));
+
+    [Fact]
+    public void Parse_DeeplyNested_IsRejectedWithoutStackOverflow()
+    {
+        var json = "{\"schemaVersion\":2,\"x\":" + new string('[', 100_000) + new string(']', 100_000) + "}";
+        Assert.Null(Parse(json, MediaTypes.OciManifest, out var problems));
+        Assert.NotEmpty(problems);
+    }
+
+    [Fact]
+    public void Parse_MoreDescriptorsThanTheLimit_IsRejected()
+    {
+        var layer = $$"""{"mediaType":"a/b","digest":"{{D2}}","size":1}""";
+        var json = $$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}","config":{"mediaType":"a/b","digest":"{{D1}}","size":1},"layers":[{{string.Join(',', Enumerable.Repeat(layer, 50_000))}}]}""";
+        Assert.Null(Parse(json, null, out var problems));
+        Assert.Contains(problems, p => p.Contains("at most", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_DockerTypeWithoutMediaTypeInBody_IsRejected() =>
+        Assert.Null(Parse($$"""{"schemaVersion":2,"manifests":[]}""", MediaTypes.DockerManifestList, out _));
+
+    [Fact]
+    public void Parse_UrlsOnALayer_AreRecordedNotFetched()
+    {
+        var doc = Parse($$"""
+            {"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}",
+             "config":{"mediaType":"a/b","digest":"{{D1}}","size":1},
+             "layers":[{"mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar","digest":"{{D2}}","size":1,"urls":["http://169.254.169.254/latest"]}]}
+            """, null, out _);
+        Assert.True(doc!.Layers[0].HasUrls);
+    }
+}
