@@ -30,10 +30,18 @@ public static class BlobHandlers
             response.Headers.AcceptRanges = "bytes";
             return;
         }
-        if (ByteRanges.Classify(context.Request.Headers.Range, blob.Size) == ByteRanges.Fit.Unsatisfiable)
+        var range = ByteRanges.Resolve(context.Request.Headers.Range, blob.Size);
+        if (range.Answer == RangeAnswer.Unsatisfiable)
         {
             response.Headers.ContentRange = $"bytes */{blob.Size}";
-            await OciResponses.ErrorAsync(context, OciErrorCode.SizeInvalid, $"the requested range is not within the blob's {blob.Size} bytes", 416);
+            await OciResponses.ErrorAsync(context, OciErrorCode.SizeInvalid,
+                $"the requested range is not within the blob's {blob.Size} bytes, or asks for more than {ByteRanges.MaxRanges} ranges", 416);
+            return;
+        }
+        if (range.Answer == RangeAnswer.ServedHere)
+        {
+            var clients = context.RequestServices.GetRequiredService<Storage.StorageClients>();
+            await RangeResponses.WriteAsync(context, clients.Container.GetBlobClient(blob.BlobName), blob.Size, range.Ranges);
             return;
         }
         var url = await context.RequestServices.GetRequiredService<SasUrlIssuer>().ReadUrlAsync(blob.BlobName, context.RequestAborted);

@@ -52,18 +52,18 @@ public static class ManifestHandlers
         {
             tag = parsedTag;
         }
-        else if (reference.Contains(':', StringComparison.Ordinal))
+        else if (Digest.TryParse(reference, out var parsedDigest) == DigestParse.Valid)
         {
-            if (!BlobHandlers.TryDigest(reference, out var parsedDigest, out var digestError))
-            {
-                await OciResponses.WriteErrorAsync(context, digestError);
-                return;
-            }
             expected = parsedDigest;
+        }
+        else if (reference.StartsWith("sha256:", StringComparison.Ordinal) || reference.StartsWith("sha512:", StringComparison.Ordinal))
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.DigestInvalid, "a digest reference is 'sha256:' followed by 64 lowercase hex characters");
+            return;
         }
         else
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestInvalid, "a tag matches [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
+            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestInvalid, "the reference is neither a tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}) nor a sha256 digest");
             return;
         }
 

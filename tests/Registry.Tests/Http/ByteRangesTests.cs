@@ -26,15 +26,27 @@ public sealed class ByteRangesTests
     public void TryParseContentRange_Malformed_Fails(string value) => Assert.False(ByteRanges.TryParseContentRange(value, out _, out _));
 
     [Theory]
-    [InlineData(null, ByteRanges.Fit.Whole)]
-    [InlineData("bytes=0-10", ByteRanges.Fit.Satisfiable)]
-    [InlineData("bytes=5000-10000", ByteRanges.Fit.Unsatisfiable)]
-    [InlineData("bytes=500-0", ByteRanges.Fit.Unsatisfiable)]
-    [InlineData("bytes=-500", ByteRanges.Fit.Satisfiable)]
-    [InlineData("bytes=500-", ByteRanges.Fit.Satisfiable)]
-    [InlineData("bytes=4000-", ByteRanges.Fit.Unsatisfiable)]
-    [InlineData("bytes=0-1,5-6", ByteRanges.Fit.Satisfiable)]
-    [InlineData("items=0-1", ByteRanges.Fit.Whole)]
-    public void Classify_AgainstA4000ByteBlob(string? header, ByteRanges.Fit expected) =>
-        Assert.Equal(expected, ByteRanges.Classify(header, 4000));
+    [InlineData(null, RangeAnswer.Whole)]
+    [InlineData("items=0-1", RangeAnswer.Whole)]
+    [InlineData("bytes=0-10", RangeAnswer.RedirectedSlice)]
+    [InlineData("bytes=500-", RangeAnswer.RedirectedSlice)]
+    [InlineData("bytes=5000-10000", RangeAnswer.Unsatisfiable)]
+    [InlineData("bytes=500-0", RangeAnswer.Unsatisfiable)]
+    [InlineData("bytes=4000-", RangeAnswer.Unsatisfiable)]
+    [InlineData("bytes=-500", RangeAnswer.ServedHere)]
+    [InlineData("bytes=0-1,5-6", RangeAnswer.ServedHere)]
+    public void Resolve_AgainstA4000ByteBlob(string? header, RangeAnswer expected) =>
+        Assert.Equal(expected, ByteRanges.Resolve(header, 4000).Answer);
+
+    [Fact]
+    public void Resolve_NormalisesSuffixAndClampsEnds()
+    {
+        Assert.Equal([(3500L, 3999L)], ByteRanges.Resolve("bytes=-500", 4000).Ranges);
+        Assert.Equal([(0L, 3999L)], ByteRanges.Resolve("bytes=-9000", 4000).Ranges);
+        Assert.Equal([(0L, 1L), (3990L, 3999L)], ByteRanges.Resolve("bytes=0-1,3990-99999", 4000).Ranges);
+    }
+
+    [Fact]
+    public void Resolve_TooManyRanges_IsUnsatisfiable() =>
+        Assert.Equal(RangeAnswer.Unsatisfiable, ByteRanges.Resolve("bytes=" + string.Join(',', Enumerable.Range(0, 17).Select(i => $"{i}-{i}")), 4000).Answer);
 }

@@ -1,0 +1,77 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace Registry.Tests.Fixtures;
+
+/// <summary>
+/// Sends bytes exactly as given over a TCP connection, for requests HttpClient would normalise or refuse to send
+/// (dot segments, lying Content-Length, half-closed bodies, slow bodies).
+/// </summary>
+public static class RawHttp
+{
+    /// <summary>The status code of the first response, or null if the server closed the connection without one.</summary>
+    public static async Task<(int? Status, string Text)> SendAsync(Uri server, string head, byte[]? body = null, bool halfClose = false, TimeSpan? timeout = null)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(server.Host, server.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        if (body is not null)
+        {
+            await stream.WriteAsync(body);
+        }
+        if (halfClose)
+        {
+            client.Client.Shutdown(SocketShutdown.Send);
+        }
+        return await ReadStatusAsync(stream, timeout ?? TimeSpan.FromSeconds(60));
+    }
+
+    public static async Task<(int? Status, string Text)> ReadStatusAsync(NetworkStream stream, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var buffer = new byte[64 * 1024];
+        var text = new StringBuilder();
+        try
+        {
+            while (true)
+            {
+                var read = await stream.ReadAsync(buffer, cts.Token);
+                if (read == 0)
+                {
+                    break;
+                }
+                text.Append(Encoding.ASCII.GetString(buffer, 0, read));
+                var s = text.ToString();
+                var headerEnd = s.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+                if (headerEnd >= 0 && (BodyComplete(s, headerEnd) || !s.Contains("Content-Length", StringComparison.OrdinalIgnoreCase)))
+                {
+                    break;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Connection reset: whatever arrived before it is the answer.
+        }
+        var all = text.ToString();
+        if (all.StartsWith("HTTP/1.1 ", StringComparison.Ordinal) && all.Length >= 12 && int.TryParse(all.AsSpan(9, 3), out var status))
+        {
+            return (status, all);
+        }
+        return (null, all);
+    }
+
+    private static bool BodyComplete(string s, int headerEnd)
+    {
+        foreach (var line in s[..headerEnd].Split("\r\n"))
+        {
+            if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase)
+                && int.TryParse(line.AsSpan(15).Trim(), out var length))
+            {
+                return s.Length - headerEnd - 4 >= length;
+            }
+        }
+        return false;
+    }
+}
