@@ -9,7 +9,7 @@ namespace Registry.Hashing;
 /// extensions where present. The saved state is the raw 112-byte context; <see cref="Restore"/> checks
 /// it before handing it to native code.
 /// </summary>
-public sealed partial class ResumableSha256
+public sealed partial class ResumableSha256 : IContentHash
 {
     /// <summary>Size of OpenSSL's SHA256_CTX: h[8], Nl, Nh, data[16], num, md_len (all 32-bit).</summary>
     public const int StateSize = 112;
@@ -75,7 +75,9 @@ public sealed partial class ResumableSha256
         }
     }
 
-    /// <summary>The digest of everything appended; the running state is left untouched.</summary>
+    public Registry.Oci.Digest CurrentDigest() => Registry.Oci.Digest.FromSha256(PeekHash());
+
+    /// <summary>The hash of everything appended; the running state is left untouched.</summary>
     public byte[] PeekHash()
     {
         var copy = (byte[])_context.Clone();

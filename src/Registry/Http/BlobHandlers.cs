@@ -73,10 +73,10 @@ public static class BlobHandlers
             case DigestParse.Valid:
                 return true;
             case DigestParse.Unsupported:
-                error = new OciError(OciErrorCode.Unsupported, "only sha256 digests are supported", 400);
+                error = new OciError(OciErrorCode.Unsupported, "only sha256 and sha512 digests are supported", 400);
                 return false;
             default:
-                error = new OciError(OciErrorCode.DigestInvalid, "a digest is 'sha256:' followed by 64 lowercase hex characters");
+                error = new OciError(OciErrorCode.DigestInvalid, "a digest is 'sha256:' followed by 64, or 'sha512:' followed by 128, lowercase hex characters");
                 return false;
         }
     }

@@ -58,12 +58,12 @@ public static class ManifestHandlers
         }
         else if (reference.StartsWith("sha256:", StringComparison.Ordinal) || reference.StartsWith("sha512:", StringComparison.Ordinal))
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.DigestInvalid, "a digest reference is 'sha256:' followed by 64 lowercase hex characters");
+            await OciResponses.ErrorAsync(context, OciErrorCode.DigestInvalid, "a digest reference is 'sha256:' or 'sha512:' followed by 64 or 128 lowercase hex characters");
             return;
         }
         else
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestInvalid, "the reference is neither a tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}) nor a sha256 digest");
+            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestInvalid, "the reference is neither a tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}) nor a sha256/sha512 digest");
             return;
         }
 
@@ -74,7 +74,7 @@ public static class ManifestHandlers
                 $"a manifest may be at most {ManifestParser.MaxManifestBytes} bytes", StatusCodes.Status413PayloadTooLarge);
             return;
         }
-        var digest = Digest.Compute(body);
+        var digest = Digest.Compute(body, expected?.Algorithm ?? Digest.Sha256);
         if (expected is { } e && e != digest)
         {
             await OciResponses.ErrorAsync(context, OciErrorCode.DigestInvalid, $"the manifest's digest is {digest}, not {e}");

@@ -7,6 +7,14 @@ public sealed record Descriptor
     public required Digest Digest { get; init; }
     public required long Size { get; init; }
     public string? ArtifactType { get; init; }
-    /// <summary>True when the descriptor lists <c>urls</c>: a non-distributable layer the registry never fetches.</summary>
+    /// <summary>True when the descriptor lists <c>urls</c>: content the registry never fetches.</summary>
     public bool HasUrls { get; init; }
+
+    /// <summary>
+    /// A layer that is not pushed to registries: it has <c>urls</c>, or a non-distributable / foreign layer media type.
+    /// The registry neither requires nor fetches it.
+    /// </summary>
+    public bool IsForeign => HasUrls
+        || MediaType.StartsWith("application/vnd.oci.image.layer.nondistributable.", StringComparison.Ordinal)
+        || MediaType == "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 }

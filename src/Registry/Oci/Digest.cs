@@ -3,44 +3,61 @@ namespace Registry.Oci;
 /// <summary>How a digest string parsed.</summary>
 public enum DigestParse
 {
-    /// <summary>A sha256 digest in canonical form: 64 lowercase hex characters.</summary>
+    /// <summary>A sha256 or sha512 digest in canonical form: 64 or 128 lowercase hex characters.</summary>
     Valid,
     /// <summary>Not a digest at all, or a registered algorithm with a malformed encoding.</summary>
     Invalid,
-    /// <summary>Grammatical, but an algorithm this registry does not store (sha512, or unregistered ones).</summary>
+    /// <summary>Grammatical, but an algorithm this registry does not store (unregistered ones such as md5).</summary>
     Unsupported,
 }
 
 /// <summary>
-/// A content digest, <c>sha256:&lt;64 lowercase hex&gt;</c>. Only the canonical spelling is accepted, so two
-/// spellings can never alias one blob, and the value is safe to embed in storage keys and paths.
+/// A content digest: <c>sha256:&lt;64 lowercase hex&gt;</c> or <c>sha512:&lt;128 lowercase hex&gt;</c>. Only the
+/// canonical spelling is accepted, so two spellings can never alias one blob, and the value is safe to embed in
+/// storage keys and paths.
 /// </summary>
 public readonly record struct Digest
 {
-    public const string Sha256Prefix = "sha256:";
-    private const int Sha256HexLength = 64;
+    public const string Sha256 = "sha256";
+    public const string Sha512 = "sha512";
 
     private Digest(string value) => Value = value;
 
     /// <summary>The full digest, e.g. <c>sha256:e3b0…</c>.</summary>
     public string Value { get; }
 
+    /// <summary><c>sha256</c> or <c>sha512</c>.</summary>
+    public string Algorithm => Value[..Value.IndexOf(':', StringComparison.Ordinal)];
+
     /// <summary>The hex part after the algorithm.</summary>
-    public string Hex => Value[Sha256Prefix.Length..];
+    public string Hex => Value[(Algorithm.Length + 1)..];
 
     public override string ToString() => Value;
 
-    public static Digest FromSha256(ReadOnlySpan<byte> hash)
+    public static Digest FromSha256(ReadOnlySpan<byte> hash) => FromHash(Sha256, hash);
+
+    /// <summary>The digest of a finished hash of <paramref name="algorithm"/>.</summary>
+    public static Digest FromHash(string algorithm, ReadOnlySpan<byte> hash)
     {
-        if (hash.Length != 32)
+        var expected = algorithm switch
         {
-            throw new ArgumentException("A SHA-256 hash is 32 bytes.", nameof(hash));
+            Sha256 => 32,
+            Sha512 => 64,
+            _ => throw new ArgumentException($"unsupported algorithm {algorithm}", nameof(algorithm)),
+        };
+        if (hash.Length != expected)
+        {
+            throw new ArgumentException($"A {algorithm} hash is {expected} bytes.", nameof(hash));
         }
-        return new Digest(Sha256Prefix + Convert.ToHexStringLower(hash));
+        return new Digest(algorithm + ":" + Convert.ToHexStringLower(hash));
     }
 
-    public static Digest Compute(ReadOnlySpan<byte> content) =>
-        FromSha256(System.Security.Cryptography.SHA256.HashData(content));
+    /// <summary>The digest of <paramref name="content"/> with the given algorithm (sha256 by default).</summary>
+    public static Digest Compute(ReadOnlySpan<byte> content, string algorithm = Sha256) => algorithm switch
+    {
+        Sha512 => FromHash(Sha512, System.Security.Cryptography.SHA512.HashData(content)),
+        _ => FromHash(Sha256, System.Security.Cryptography.SHA256.HashData(content)),
+    };
 
     /// <summary>Parses a digest; <paramref name="digest"/> is set only when the result is <see cref="DigestParse.Valid"/>.</summary>
     public static DigestParse TryParse(string? text, out Digest digest)
@@ -61,18 +78,20 @@ public readonly record struct Digest
         {
             return DigestParse.Invalid;
         }
-        if (algorithm.SequenceEqual("sha256"))
+        var hexLength = algorithm switch
         {
-            if (encoded.Length != Sha256HexLength || !IsLowerHex(encoded))
+            Sha256 => 64,
+            Sha512 => 128,
+            _ => 0,
+        };
+        if (hexLength > 0)
+        {
+            if (encoded.Length != hexLength || !IsLowerHex(encoded))
             {
                 return DigestParse.Invalid;
             }
             digest = new Digest(text);
             return DigestParse.Valid;
-        }
-        if (algorithm.SequenceEqual("sha512"))
-        {
-            return encoded.Length == 128 && IsLowerHex(encoded) ? DigestParse.Unsupported : DigestParse.Invalid;
         }
         return DigestParse.Unsupported;
     }
@@ -125,6 +144,4 @@ public readonly record struct Digest
         return true;
     }
 
-    /// <summary>The 32 raw bytes of the hash.</summary>
-    public byte[] ToBytes() => Convert.FromHexString(Hex);
 }

@@ -195,7 +195,7 @@ public static class ManifestParser
         if (parsed != DigestParse.Valid)
         {
             problems.Add(parsed == DigestParse.Unsupported
-                ? $"{field}.digest '{digestText}' uses an algorithm this registry does not support (sha256 only)"
+                ? $"{field}.digest '{digestText}' uses an algorithm this registry does not support (sha256 and sha512 only)"
                 : $"{field}.digest must be a digest such as 'sha256:<64 lowercase hex>'");
         }
         long size = -1;

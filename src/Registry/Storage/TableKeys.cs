@@ -10,7 +10,7 @@ namespace Registry.Storage;
 /// <item><c>data/&lt;uploadId&gt;</c>: a blob's bytes. Each upload stages blocks under its own name and commits
 ///   the block list once the digest matched, so the bytes never move or get copied afterwards. Which name holds
 ///   a digest is recorded in the <c>blobs</c> table. Blocks that are never committed expire after 7 days.</item>
-/// <item><c>manifests/sha256/&lt;hex&gt;</c>: a manifest too large to live inline in its Table entity.</item>
+/// <item><c>manifests/&lt;algorithm&gt;/&lt;hex&gt;</c>: a manifest too large to live inline in its Table entity.</item>
 /// </list>
 ///
 /// <para><b>Table <c>repositories</c></b> (per-repository state). One partition per repository, so that a
@@ -78,7 +78,7 @@ public static class TableKeys
 
     public static string DataBlobName(string uploadId) => "data/" + uploadId;
 
-    public static string ManifestBlobName(Digest digest) => "manifests/sha256/" + digest.Hex;
+    public static string ManifestBlobName(Digest digest) => $"manifests/{digest.Algorithm}/{digest.Hex}";
 
     /// <summary>The smallest key greater than every key that starts with <paramref name="prefix"/>.</summary>
     public static string PrefixEnd(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);

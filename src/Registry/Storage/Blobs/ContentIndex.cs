@@ -22,8 +22,8 @@ public sealed class ContentIndex(StorageClients clients, TimeProvider time)
 
     /// <summary>
     /// Commits the staged <paramref name="blockIds"/> of <paramref name="blobName"/> as the bytes of a verified
-    /// <paramref name="digest"/> and records it. If another upload recorded the digest first, that one stands and
-    /// this blob is deleted. Returns the entry that holds the digest.
+    /// <paramref name="digest"/> and records it; when the digest is already recorded, nothing is committed and the
+    /// staged blocks expire. Returns the entry that holds the digest.
     /// </summary>
     public async Task<ContentEntity> CommitAsync(
         Digest digest, string blobName, IReadOnlyList<string> blockIds, long size, CancellationToken cancellationToken)
@@ -33,11 +33,23 @@ public sealed class ContentIndex(StorageClients clients, TimeProvider time)
         {
             return existing;
         }
-        var blob = clients.Container.GetBlockBlobClient(blobName);
-        await blob.CommitBlockListAsync(blockIds, new CommitBlockListOptions
+        await CommitBlocksAsync(blobName, blockIds, cancellationToken);
+        return await RecordAsync(digest, blobName, size, cancellationToken);
+    }
+
+    /// <summary>Commits staged blocks as the content of <paramref name="blobName"/>. Not yet visible to any pull.</summary>
+    public Task CommitBlocksAsync(string blobName, IReadOnlyList<string> blockIds, CancellationToken cancellationToken) =>
+        clients.Container.GetBlockBlobClient(blobName).CommitBlockListAsync(blockIds, new CommitBlockListOptions
         {
             HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" },
         }, cancellationToken);
+
+    /// <summary>
+    /// Records the committed, verified <paramref name="blobName"/> as the bytes of <paramref name="digest"/>. If another
+    /// upload recorded the digest first, that one stands and this blob is deleted.
+    /// </summary>
+    public async Task<ContentEntity> RecordAsync(Digest digest, string blobName, long size, CancellationToken cancellationToken)
+    {
         var entry = new ContentEntity
         {
             PartitionKey = TableKeys.Content(digest),
@@ -53,7 +65,7 @@ public sealed class ContentIndex(StorageClients clients, TimeProvider time)
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
-            await blob.DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+            await clients.Container.GetBlobClient(blobName).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
             return await FindAsync(digest, cancellationToken)
                 ?? throw new InvalidOperationException($"content entry for {digest} vanished during a concurrent commit");
         }

@@ -60,7 +60,7 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
         {
             var download = await clients.Container.GetBlobClient(entity.ContentBlob).DownloadContentAsync(cancellationToken);
             content = download.Value.Content.ToArray();
-            if (Digest.Compute(content) != digest)
+            if (Digest.Compute(content, digest.Algorithm) != digest)
             {
                 throw new InvalidDataException($"stored manifest {digest} of {repository} does not match its digest");
             }
@@ -168,7 +168,7 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
     private async Task<OciError?> CheckReferencesAsync(RepositoryName repository, ManifestDocument document, CancellationToken cancellationToken)
     {
         var blobs = (document.Config is null ? document.Layers : [document.Config, .. document.Layers])
-            .Where(d => !d.HasUrls)
+            .Where(d => !d.IsForeign)
             .DistinctBy(d => d.Digest)
             .ToList();
         var problems = new System.Collections.Concurrent.ConcurrentBag<(bool Missing, string Text)>();

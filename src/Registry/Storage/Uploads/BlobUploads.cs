@@ -104,13 +104,32 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         {
             return new OciError(OciErrorCode.BlobUploadInvalid, "the upload's hash state is corrupt; start the upload again");
         }
-        var actual = Digest.FromSha256(hash.PeekHash());
-        if (actual != digest)
+        var blockIds = BlockList.BlockIds(session.Segments);
+        ContentEntity entry;
+        if (digest.Algorithm == Digest.Sha256)
         {
-            await CancelAsync(session, cancellationToken);
-            return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}; the upload was discarded");
+            var actual = hash.CurrentDigest();
+            if (actual != digest)
+            {
+                await CancelAsync(session, cancellationToken);
+                return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}; the upload was discarded");
+            }
+            entry = await content.CommitAsync(digest, session.BlobName, blockIds, session.Offset, cancellationToken);
         }
-        var entry = await content.CommitAsync(digest, session.BlobName, BlockList.BlockIds(session.Segments), session.Offset, cancellationToken);
+        else
+        {
+            // Only the SHA-256 state travels between requests; another algorithm is checked by reading the committed
+            // blob back before anything points at it.
+            await content.CommitBlocksAsync(session.BlobName, blockIds, cancellationToken);
+            var actual = await HashBlobAsync(session.BlobName, digest.Algorithm, cancellationToken);
+            if (actual != digest)
+            {
+                await clients.Container.GetBlobClient(session.BlobName).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+                await CancelAsync(session, cancellationToken);
+                return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}; the upload was discarded");
+            }
+            entry = await content.RecordAsync(digest, session.BlobName, session.Offset, cancellationToken);
+        }
         var closeSession = new TableTransactionAction(TableTransactionActionType.Delete, session, ETag.All);
         return await links.LinkAsync(repository, digest, entry, [closeSession], cancellationToken);
     }
@@ -120,7 +139,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         RepositoryName repository, Digest digest, Stream body, long? declaredLength, CancellationToken cancellationToken)
     {
         var blobName = TableKeys.DataBlobName(Guid.NewGuid().ToString("N"));
-        var hash = new ResumableSha256();
+        using var hash = new OneShotHash(digest.Algorithm);
         var staged = await StageAsync(blobName, body, hash, BlockList.MaxBlocks, cancellationToken);
         if (!staged.Succeeded)
         {
@@ -130,7 +149,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         {
             return new OciError(OciErrorCode.SizeInvalid, $"received {staged.Value.Length} bytes, Content-Length said {expected}");
         }
-        var actual = Digest.FromSha256(hash.PeekHash());
+        var actual = hash.CurrentDigest();
         if (actual != digest)
         {
             return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}");
@@ -144,8 +163,29 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
     public async Task CancelAsync(UploadEntity session, CancellationToken cancellationToken) =>
         await clients.Repositories.DeleteEntityAsync(session.PartitionKey, session.RowKey, ETag.All, cancellationToken);
 
+    private async Task<Digest> HashBlobAsync(string blobName, string algorithm, CancellationToken cancellationToken)
+    {
+        using var hash = new OneShotHash(algorithm);
+        await using var stream = await clients.Container.GetBlobClient(blobName).OpenReadAsync(
+            new Azure.Storage.Blobs.Models.BlobOpenReadOptions(allowModifications: false) { BufferSize = BlockStager.BlockSize }, cancellationToken);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.Append(buffer.AsSpan(0, read));
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return hash.CurrentDigest();
+    }
+
     private async Task<Outcome<StagedChunk>> StageAsync(
-        string blobName, Stream body, ResumableSha256 hash, int blocksAvailable, CancellationToken cancellationToken)
+        string blobName, Stream body, IContentHash hash, int blocksAvailable, CancellationToken cancellationToken)
     {
         try
         {

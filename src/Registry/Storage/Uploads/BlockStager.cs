@@ -28,7 +28,7 @@ public static class BlockStager
     /// staged so far are orphans that expire.
     /// </summary>
     public static async Task<StagedChunk> StageAsync(
-        BlockBlobClient blob, Stream body, ResumableSha256 hash, int blocksAvailable, CancellationToken cancellationToken)
+        BlockBlobClient blob, Stream body, IContentHash hash, int blocksAvailable, CancellationToken cancellationToken)
     {
         var nonce = BlockList.NewNonce();
         var inFlight = new Queue<(Task Task, byte[] Buffer)>();

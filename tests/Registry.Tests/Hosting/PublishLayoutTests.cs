@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Registry.Tests.Fixtures;
+
+namespace Registry.Tests.Hosting;
+
+/// <summary>
+/// `dotnet publish` of the host must be a complete Azure Functions custom-handler app, and the handler must start
+/// the way the Functions host starts it: FUNCTIONS_CUSTOMHANDLER_PORT set, readiness polled on GET /.
+/// </summary>
+[Collection(RegistryTestGroup.Name)]
+public sealed class PublishLayoutTests(RegistryFixture registry)
+{
+    private static readonly Lazy<Task<string>> Published = new(PublishAsync);
+
+    private static async Task<string> PublishAsync()
+    {
+        var output = Directory.CreateTempSubdirectory("registry-publish-").FullName;
+        var result = await ProcessRunner.RunAsync("dotnet", ["publish", Path.Combine(RepoPaths.Root, "src", "Registry.Host"), "-c", "Release", "-o", output], TimeSpan.FromMinutes(5));
+        Assert.True(result.ExitCode == 0, result.Output);
+        return output;
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Publish_LaysOutHostJsonFunctionJsonAndTheHandler()
+    {
+        var dir = await Published.Value;
+        using var host = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "host.json")));
+        var handler = host.RootElement.GetProperty("customHandler");
+        Assert.Equal("Registry.Host", handler.GetProperty("description").GetProperty("defaultExecutablePath").GetString());
+        Assert.True(handler.GetProperty("enableProxyingHttpRequest").GetBoolean());
+        Assert.Equal("", host.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
+
+        using var function = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "registry", "function.json")));
+        var trigger = function.RootElement.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger");
+        Assert.Equal("anonymous", trigger.GetProperty("authLevel").GetString());
+        Assert.Equal(
+            ["delete", "get", "head", "patch", "post", "put"],
+            trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!).Order(StringComparer.Ordinal));
+        Assert.Contains("v2/", trigger.GetProperty("route").GetString(), StringComparison.Ordinal);
+
+        var executable = Path.Combine(dir, "Registry.Host");
+        Assert.True(File.Exists(executable), "the handler executable is missing");
+        Assert.True((File.GetUnixFileMode(executable) & UnixFileMode.UserExecute) != 0, "the handler is not executable");
+        Assert.True(File.Exists(Path.Combine(dir, "Registry.Host.dll")));
+    }
+
+    [Fact]
+    public async Task PublishedHandler_WithCustomHandlerPort_AnswersTheReadinessPollAndServesV2()
+    {
+        var dir = await Published.Value;
+        var port = FreePort();
+        var start = new ProcessStartInfo(Path.Combine(dir, "Registry.Host"))
+        {
+            WorkingDirectory = dir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment =
+            {
+                ["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Storage__ConnectionString"] = registry.Storage.ConnectionString,
+                ["Registry__Port"] = "1", // ignored: the Functions host's port wins
+            },
+        };
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+            HttpResponseMessage? root = null;
+            for (var attempt = 0; attempt < 120 && root is null; attempt++)
+            {
+                try
+                {
+                    root = await http.GetAsync("/");
+                }
+                catch (HttpRequestException)
+                {
+                    if (process.HasExited)
+                    {
+                        Assert.Fail("handler exited: " + await stderr);
+                    }
+                    await Task.Delay(250);
+                }
+            }
+            Assert.NotNull(root);
+            Assert.Equal(HttpStatusCode.OK, root.StatusCode);
+            var v2 = await http.GetAsync("/v2/");
+            Assert.Equal(HttpStatusCode.OK, v2.StatusCode);
+            Assert.Equal("registry/2.0", v2.Headers.GetValues("Docker-Distribution-API-Version").Single());
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
