@@ -41,7 +41,8 @@ public sealed partial class OciFaultMiddleware(RequestDelegate next, ILogger<Oci
     {
         RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
         TimeoutException or TaskCanceledException or System.Net.Http.HttpRequestException => true,
-        AggregateException a => a.InnerExceptions.All(IsStorageUnavailable),
+        // What the SDK throws once its retries are spent: every try failed, on the network or with a 5xx.
+        AggregateException a => a.InnerExceptions.All(inner => inner is IOException || IsStorageUnavailable(inner)),
         _ => false,
     };
 

@@ -17,8 +17,10 @@ public sealed class StorageClients
         var policies = extraPolicies.ToList();
         var blobOptions = new BlobClientOptions();
         blobOptions.Retry.NetworkTimeout = o.NetworkTimeout;
+        blobOptions.Retry.MaxRetries = o.MaxRetries;
         var tableOptions = new TableClientOptions();
         tableOptions.Retry.NetworkTimeout = o.NetworkTimeout;
+        tableOptions.Retry.MaxRetries = o.MaxRetries;
         foreach (var policy in policies)
         {
             blobOptions.AddPolicy(policy, HttpPipelinePosition.PerRetry);

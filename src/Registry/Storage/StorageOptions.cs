@@ -33,6 +33,9 @@ public sealed class StorageOptions
     /// <summary>How long a pull's read-only SAS URL stays valid.</summary>
     public TimeSpan SasLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>Per-call deadline for storage operations, retries included in the SDK's own policy.</summary>
+    /// <summary>Per-try deadline of a storage call.</summary>
     public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>How often the SDK retries a failed storage call (with exponential backoff) before the client gets a 503.</summary>
+    public int MaxRetries { get; set; } = 3;
 }

@@ -1,0 +1,104 @@
+using System.Net;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Host;
+using Registry.Tests.Fixtures;
+
+namespace Registry.Tests.Reliability;
+
+/// <summary>
+/// Faults between the registry and storage: a second registry instance on the same Azurite, with a pipeline
+/// policy that can make every storage call fail. Clients see 503 with Retry-After, never a 500, and an upload
+/// moves between instances (F6, F8, F12 of RELIABILITY.md in their simplest form).
+/// </summary>
+[Collection(RegistryTestGroup.Name)]
+public sealed class StorageFaultTests(RegistryFixture registry) : IAsyncLifetime
+{
+    private readonly FailingPolicy _fault = new();
+    private WebApplication? _second;
+    private HttpClient _secondClient = null!;
+
+    public async Task InitializeAsync()
+    {
+        _second = RegistryHost.Build(
+            ["--Registry:Port=0", $"--Storage:ConnectionString={registry.Storage.ConnectionString}", "--Storage:MaxRetries=1", "--Logging:LogLevel:Default=None"],
+            builder => builder.Services.AddSingleton<HttpPipelinePolicy>(_fault));
+        await _second.StartAsync();
+        var address = _second.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _secondClient = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(address) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        _secondClient.Dispose();
+        await _second!.StopAsync();
+        await _second.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task StorageDown_Every_Operation_Answers503WithRetryAfter_ThenRecovers()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var manifest = await new OciTestClient(_secondClient).PushImageAsync(repo, "v1");
+        _fault.Failing = true;
+        var requests = new (HttpMethod Method, string Path, HttpContent? Body)[]
+        {
+            (HttpMethod.Get, $"/v2/{repo}/manifests/v1", null),
+            (HttpMethod.Head, $"/v2/{repo}/blobs/{OciTestClient.DigestOf(manifest)}", null),
+            (HttpMethod.Post, $"/v2/{repo}/blobs/uploads/", null),
+            (HttpMethod.Put, $"/v2/{repo}/manifests/v2", OciTestClient.Json(manifest, OciTestClient.OciManifest)),
+            (HttpMethod.Get, $"/v2/{repo}/tags/list", null),
+        };
+        foreach (var (method, path, body) in requests)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = body };
+            var response = await _secondClient.SendAsync(request);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.NotNull(response.Headers.RetryAfter);
+            if (method != HttpMethod.Head)
+            {
+                Assert.Equal("UNAVAILABLE", await OciTestClient.ErrorCodeAsync(response));
+            }
+        }
+        _fault.Failing = false;
+        Assert.Equal(manifest, await _secondClient.GetByteArrayAsync($"/v2/{repo}/manifests/v1"));
+        Assert.Equal(HttpStatusCode.NotFound, (await registry.Client.GetAsync($"/v2/{repo}/manifests/v2")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Upload_StartedOnOneInstance_ContinuesAndCompletesOnAnother()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var content = OciTestClient.RandomBytes(3000);
+        var start = await registry.Client.PostAsync($"/v2/{repo}/blobs/uploads/", null);
+        var first = OciTestClient.Octets(content[..1000]);
+        first.Headers.TryAddWithoutValidation("Content-Range", "0-999");
+        var patch = await _secondClient.SendAsync(new HttpRequestMessage(HttpMethod.Patch, start.Headers.Location) { Content = first });
+        Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+        var second = OciTestClient.Octets(content[1000..]);
+        second.Headers.TryAddWithoutValidation("Content-Range", "1000-2999");
+        var patch2 = await registry.Client.SendAsync(new HttpRequestMessage(HttpMethod.Patch, patch.Headers.Location) { Content = second });
+        Assert.Equal("0-2999", patch2.Headers.GetValues("Range").Single());
+        var put = await _secondClient.PutAsync(OciTestClient.WithDigest(patch2.Headers.Location!, OciTestClient.DigestOf(content)), null);
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.Equal(content, await registry.FollowingClient.GetByteArrayAsync($"/v2/{repo}/blobs/{OciTestClient.DigestOf(content)}"));
+    }
+
+    /// <summary>Fails every storage call with an I/O error while <see cref="Failing"/> is set.</summary>
+    private sealed class FailingPolicy : HttpPipelineSynchronousPolicy
+    {
+        public volatile bool Failing;
+
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            if (Failing)
+            {
+                throw new IOException("injected storage outage");
+            }
+        }
+    }
+}
