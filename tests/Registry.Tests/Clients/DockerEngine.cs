@@ -1,0 +1,108 @@
+using System.Text.RegularExpressions;
+using Registry.Tests.Fixtures;
+
+namespace Registry.Tests.Clients;
+
+/// <summary>
+/// A real Docker engine (and the containerd inside it), started once per run by shared/tools/start-dockerd.sh.
+/// It reaches registries on 127.0.0.0/8 over plain HTTP without configuration. If it cannot start, the tests
+/// that need it fail: they never skip.
+/// </summary>
+public sealed partial class DockerEngine
+{
+    /// <summary>The one file a build context made for <see cref="BuildFromScratchAsync"/> holds besides its Dockerfile.</summary>
+    public const string PayloadFile = "payload";
+
+    /// <summary>The script may first install docker.io from Debian, which takes longer than a client command.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(10);
+
+    private static readonly Lazy<Task<DockerEngine>> Started = new(StartEngineAsync);
+
+    private readonly string _dockerHost;
+    private readonly string _directory;
+    private readonly CommandLine _commands;
+
+    private DockerEngine(string dockerHost, string directory, TimeSpan timeout)
+    {
+        _dockerHost = dockerHost;
+        _directory = directory;
+        _commands = new CommandLine(timeout, new Dictionary<string, string> { ["DOCKER_HOST"] = dockerHost, ["DOCKERD_DIR"] = directory });
+    }
+
+    public static Task<DockerEngine> StartAsync() => Started.Value;
+
+    /// <summary>The same engine, with commands allowed <paramref name="timeout"/> each.</summary>
+    public DockerEngine WithTimeout(TimeSpan timeout) => new(_dockerHost, _directory, timeout);
+
+    /// <summary>Runs the docker CLI against this engine; returns what it printed.</summary>
+    public Task<string> Docker(params string[] args) => _commands.Run("docker", args);
+
+    /// <summary>Runs ctr against the engine's containerd, in the k8s.io namespace (the one the kubelet uses).</summary>
+    public Task<string> Ctr(params string[] args) =>
+        _commands.Run("ctr", ["--address", Path.Combine(_directory, "exec", "containerd", "containerd.sock"), "-n", "k8s.io", .. args]);
+
+    /// <summary>
+    /// Builds <c>FROM scratch</c> an image whose only layer holds <see cref="PayloadFile"/> from
+    /// <paramref name="contextDirectory"/>, and tags it <paramref name="reference"/>.
+    /// </summary>
+    public async Task BuildFromScratchAsync(string contextDirectory, string reference)
+    {
+        await File.WriteAllTextAsync(Path.Combine(contextDirectory, "Dockerfile"), $"FROM scratch\nCOPY {PayloadFile} /{PayloadFile}\n");
+        await Docker("build", "--tag", reference, contextDirectory);
+    }
+
+    /// <summary>Builds <paramref name="reference"/> with a 256 KiB random payload (<see cref="BuildFromScratchAsync"/>).</summary>
+    public async Task BuildSmallImageAsync(string reference)
+    {
+        using var context = new TemporaryDirectory();
+        await File.WriteAllBytesAsync(context.Combine(PayloadFile), OciTestClient.RandomBytes(256 * 1024));
+        await BuildFromScratchAsync(context.Path, reference);
+    }
+
+    /// <summary>Pushes <paramref name="reference"/>; returns the manifest digest, which docker both prints and records.</summary>
+    public async Task<string> PushAsync(string reference)
+    {
+        var output = await Docker("push", reference);
+        var digest = await RepoDigestAsync(reference);
+        Assert.Contains($"digest: {digest}", output, StringComparison.Ordinal);
+        return digest;
+    }
+
+    /// <summary>The manifest digest docker recorded for <paramref name="reference"/> at its last push or pull (RepoDigests[0], after the @).</summary>
+    public async Task<string> RepoDigestAsync(string reference)
+    {
+        var output = await Docker("inspect", "--format", "{{index .RepoDigests 0}}", reference);
+        var repoDigest = RepoDigest().Match(output);
+        Assert.True(repoDigest.Success, $"docker has no repo digest for {reference}: '{output}'");
+        return repoDigest.Groups["digest"].Value;
+    }
+
+    private static async Task<DockerEngine> StartEngineAsync()
+    {
+        var script = FindStartScript();
+        var output = await new CommandLine(StartTimeout).Run("bash", script);
+        var exports = Exports().Match(output);
+        Assert.True(exports.Success, $"{script} printed no `export DOCKER_HOST=... DOCKERD_DIR=...` line:\n{output}");
+        return new DockerEngine(exports.Groups["host"].Value, exports.Groups["dir"].Value, CommandLine.DefaultTimeout);
+    }
+
+    /// <summary>shared/ sits beside the repository (../shared from its root), or higher up in other checkouts.</summary>
+    private static string FindStartScript()
+    {
+        for (var dir = new DirectoryInfo(RepoPaths.Root); dir is not null; dir = dir.Parent)
+        {
+            var script = Path.Combine(dir.FullName, "shared", "tools", "start-dockerd.sh");
+            if (File.Exists(script))
+            {
+                return script;
+            }
+        }
+        throw new InvalidOperationException("shared/tools/start-dockerd.sh not found in or above " + RepoPaths.Root);
+    }
+
+    [GeneratedRegex(@"^\S+@(?<digest>sha256:[0-9a-f]{64})$", RegexOptions.Multiline)]
+    private static partial Regex RepoDigest();
+
+    [GeneratedRegex(@"^export DOCKER_HOST=(?<host>\S+) DOCKERD_DIR=(?<dir>\S+)$", RegexOptions.Multiline)]
+    private static partial Regex Exports();
+}
