@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Options;
 using Registry;
+using Registry.Auth;
 using Registry.Storage;
 
 namespace Registry.Host;
@@ -37,13 +38,25 @@ public static class RegistryHost
         return app;
     }
 
-    /// <summary>Creates the storage container and tables when configured to (local runs).</summary>
+    /// <summary>
+    /// Creates the storage container and tables when configured to (local runs), and makes sure the owner token
+    /// exists. A generated owner password is printed once, on the first start, and never again.
+    /// </summary>
     public static async Task PrepareStorageAsync(WebApplication app, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(app);
         if (app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.CreateIfMissing)
         {
             await app.Services.GetRequiredService<StorageClients>().CreateIfMissingAsync(cancellationToken);
+        }
+        var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+        if (auth.Enabled)
+        {
+            var generated = await app.Services.GetRequiredService<RegistryTokens>().EnsureOwnerAsync(auth.AdminName, auth.AdminPassword, cancellationToken);
+            if (generated is not null)
+            {
+                Console.WriteLine($"Owner credential created (shown once, store it now): user '{auth.AdminName}', password '{generated}'");
+            }
         }
     }
 }

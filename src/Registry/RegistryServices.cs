@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Registry.Auth;
 using Registry.Http;
 using Registry.Storage;
 using Registry.Storage.Blobs;
@@ -15,6 +16,7 @@ public static class RegistryServices
     public static IServiceCollection AddRegistry(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<StorageOptions>(configuration.GetSection(StorageOptions.Section));
+        services.Configure<AuthOptions>(configuration.GetSection(AuthOptions.Section));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<StorageClients>();
         services.AddSingleton<SasUrlIssuer>();
@@ -23,6 +25,10 @@ public static class RegistryServices
         services.AddSingleton<BlobUploads>();
         services.AddSingleton<ManifestStore>();
         services.AddSingleton<Catalog>();
+        services.AddSingleton<AccessTokens>();
+        services.AddSingleton<RegistryTokens>();
+        services.AddSingleton<PublicEndpoint>();
+        services.AddSingleton<AccessControl>();
         return services;
     }
 
@@ -32,6 +38,7 @@ public static class RegistryServices
         ArgumentNullException.ThrowIfNull(app);
         app.UseMiddleware<OciFaultMiddleware>();
         app.MapRegistry();
+        app.MapTokenEndpoint();
         return app;
     }
 }

@@ -34,9 +34,19 @@ public static class ListingHandlers
             await OciResponses.WriteErrorAsync(context, invalid);
             return;
         }
+        var access = context.RequestServices.GetRequiredService<Auth.AccessControl>();
+        var caller = await access.IdentifyAsync(context);
+        if (access.Enabled && caller.Name is null)
+        {
+            await access.ChallengeAsync(context, caller, new Auth.ResourceAccess("registry", "catalog", [Auth.Actions.All]));
+            return;
+        }
         var catalog = context.RequestServices.GetRequiredService<Catalog>();
+        var all = catalog.ListAsync(last, int.MaxValue, context.RequestAborted);
+        // The owner sees everything; anyone else only the repositories they may pull.
+        var visible = access.AllowsCatalog(caller) ? all : all.Where(repository => access.Allows(caller, repository, Auth.Actions.Pull));
         await WriteListAsync(context, "repositories", null, "/v2/_catalog", n, last,
-            catalog.ListAsync(last, n is { } limit ? limit + 1 : int.MaxValue, context.RequestAborted), null);
+            n is { } limit ? visible.Take(limit + 1) : visible, null);
     }
 
     public static async Task ReferrersAsync(HttpContext context, RepositoryName name, string reference)

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Auth;
 using Registry.Oci;
 
 namespace Registry.Http;
@@ -19,52 +21,80 @@ public static class RegistryEndpoints
         return endpoints;
     }
 
-    /// <summary><c>GET /v2/</c>: the registry speaks Distribution API v2.</summary>
-    public static Task ApiVersion(HttpContext context)
+    /// <summary><c>GET /v2/</c>: the registry speaks Distribution API v2 (to any authenticated caller).</summary>
+    public static async Task ApiVersion(HttpContext context)
     {
         context.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
+        if (!await context.RequestServices.GetRequiredService<AccessControl>().AuthenticateAsync(context))
+        {
+            return;
+        }
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = 2;
-        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : context.Response.Body.WriteAsync("{}"u8.ToArray()).AsTask();
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await context.Response.Body.WriteAsync("{}"u8.ToArray());
+        }
     }
 
-    private static Task DispatchAsync(HttpContext context, string path)
+    private static async Task DispatchAsync(HttpContext context, string path)
     {
         context.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
         var route = RegistryRoute.Parse(path);
         var method = context.Request.Method;
         if (route is null)
         {
-            return OciResponses.ErrorAsync(context, OciErrorCode.NameUnknown, "no such endpoint", 404);
+            await OciResponses.ErrorAsync(context, OciErrorCode.NameUnknown, "no such endpoint", 404);
+            return;
         }
         if (route.Kind == RouteKind.Catalog)
         {
-            return HttpMethods.IsGet(method) ? ListingHandlers.CatalogAsync(context) : MethodNotAllowed(context);
+            await (HttpMethods.IsGet(method) ? ListingHandlers.CatalogAsync(context) : MethodNotAllowed(context));
+            return;
         }
         var isRead = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
         if (!RepositoryName.TryParse(route.Name, out var name))
         {
-            return isRead
+            await (isRead
                 ? OciResponses.ErrorAsync(context, OciErrorCode.NameUnknown, "invalid repository name", 404)
-                : OciResponses.ErrorAsync(context, OciErrorCode.NameInvalid, $"repository names match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)* and are at most {RepositoryName.MaxLength} characters");
+                : OciResponses.ErrorAsync(context, OciErrorCode.NameInvalid, $"repository names match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)* and are at most {RepositoryName.MaxLength} characters"));
+            return;
         }
-        return (route.Kind, method) switch
+        Func<Task>? handler = (route.Kind, method) switch
         {
-            (RouteKind.Tags, "GET") => ListingHandlers.TagsAsync(context, name),
-            (RouteKind.Referrers, "GET") => ListingHandlers.ReferrersAsync(context, name, route.Argument),
-            (RouteKind.Manifest, "GET" or "HEAD") => ManifestHandlers.GetAsync(context, name, route.Argument),
-            (RouteKind.Manifest, "PUT") => ManifestHandlers.PutAsync(context, name, route.Argument),
-            (RouteKind.Manifest, "DELETE") => ManifestHandlers.DeleteAsync(context, name, route.Argument),
-            (RouteKind.Blob, "GET" or "HEAD") => BlobHandlers.GetAsync(context, name, route.Argument),
-            (RouteKind.Blob, "DELETE") => BlobHandlers.DeleteAsync(context, name, route.Argument),
-            (RouteKind.UploadStart, "POST") => UploadHandlers.StartAsync(context, name),
-            (RouteKind.Upload, "PATCH") => UploadHandlers.PatchAsync(context, name, route.Argument),
-            (RouteKind.Upload, "PUT") => UploadHandlers.PutAsync(context, name, route.Argument),
-            (RouteKind.Upload, "GET") => UploadHandlers.StatusAsync(context, name, route.Argument),
-            (RouteKind.Upload, "DELETE") => UploadHandlers.CancelAsync(context, name, route.Argument),
-            _ => MethodNotAllowed(context),
+            (RouteKind.Tags, "GET") => () => ListingHandlers.TagsAsync(context, name),
+            (RouteKind.Referrers, "GET") => () => ListingHandlers.ReferrersAsync(context, name, route.Argument),
+            (RouteKind.Manifest, "GET" or "HEAD") => () => ManifestHandlers.GetAsync(context, name, route.Argument),
+            (RouteKind.Manifest, "PUT") => () => ManifestHandlers.PutAsync(context, name, route.Argument),
+            (RouteKind.Manifest, "DELETE") => () => ManifestHandlers.DeleteAsync(context, name, route.Argument),
+            (RouteKind.Blob, "GET" or "HEAD") => () => BlobHandlers.GetAsync(context, name, route.Argument),
+            (RouteKind.Blob, "DELETE") => () => BlobHandlers.DeleteAsync(context, name, route.Argument),
+            (RouteKind.UploadStart, "POST") => () => UploadHandlers.StartAsync(context, name),
+            (RouteKind.Upload, "PATCH") => () => UploadHandlers.PatchAsync(context, name, route.Argument),
+            (RouteKind.Upload, "PUT") => () => UploadHandlers.PutAsync(context, name, route.Argument),
+            (RouteKind.Upload, "GET") => () => UploadHandlers.StatusAsync(context, name, route.Argument),
+            (RouteKind.Upload, "DELETE") => () => UploadHandlers.CancelAsync(context, name, route.Argument),
+            _ => null,
         };
+        if (handler is null)
+        {
+            await MethodNotAllowed(context);
+            return;
+        }
+        // Authorization comes before any storage read: a refused request learns nothing about what exists.
+        if (await context.RequestServices.GetRequiredService<AccessControl>().AuthorizeAsync(context, name, RequiredActions(route.Kind, method)))
+        {
+            await handler();
+        }
     }
+
+    /// <summary>What a request needs on its repository: reads need pull, writes pull and push, deletes delete.</summary>
+    private static string[] RequiredActions(RouteKind kind, string method) => (kind, method) switch
+    {
+        (RouteKind.Manifest or RouteKind.Blob, "DELETE") => [Actions.Delete],
+        (RouteKind.Manifest, "PUT") or (RouteKind.UploadStart or RouteKind.Upload, _) => [Actions.Pull, Actions.Push],
+        _ => [Actions.Pull],
+    };
 
     private static Task MethodNotAllowed(HttpContext context) =>
         OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, $"{context.Request.Method} is not supported on this endpoint", 405);

@@ -22,7 +22,8 @@ public static class UploadHandlers
 
         if (query.TryGetValue("mount", out var mount)
             && Digest.TryParse(mount, out var mountDigest) == DigestParse.Valid
-            && RepositoryName.TryParse(query["from"], out var from))
+            && RepositoryName.TryParse(query["from"], out var from)
+            && await CanPullAsync(context, from))
         {
             var mounted = await context.RequestServices.GetRequiredService<BlobLinks>().MountAsync(name, from, mountDigest, ct);
             if (mounted is not null)
@@ -31,6 +32,7 @@ public static class UploadHandlers
                 return;
             }
             // Unknown in the source: the spec's fallback is an ordinary upload session.
+            // (A source the caller may not pull from is treated the same: never 201, never a link.)
         }
         else if (query.TryGetValue("digest", out var digestText))
         {
@@ -188,6 +190,12 @@ public static class UploadHandlers
         context.Response.ContentLength = 0;
         context.Response.Headers.Location = $"/v2/{name}/blobs/{digest}";
         context.Response.Headers[OciResponses.DockerContentDigest] = digest.Value;
+    }
+
+    private static async Task<bool> CanPullAsync(HttpContext context, RepositoryName source)
+    {
+        var access = context.RequestServices.GetRequiredService<Auth.AccessControl>();
+        return access.Allows(await access.IdentifyAsync(context), source.Value, Auth.Actions.Pull);
     }
 
     private static string UploadId(UploadEntity session) => session.RowKey[TableKeys.UploadPrefix.Length..];

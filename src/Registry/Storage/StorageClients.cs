@@ -33,6 +33,7 @@ public sealed class StorageClients
             var tableService = new TableServiceClient(o.ConnectionString, tableOptions);
             Repositories = tableService.GetTableClient(o.RepositoriesTable);
             Blobs = tableService.GetTableClient(o.BlobsTable);
+            Auth = tableService.GetTableClient(o.AuthTable);
         }
         else
         {
@@ -49,6 +50,7 @@ public sealed class StorageClients
             var tableService = new TableServiceClient(o.TableServiceUri, credential, tableOptions);
             Repositories = tableService.GetTableClient(o.RepositoriesTable);
             Blobs = tableService.GetTableClient(o.BlobsTable);
+            Auth = tableService.GetTableClient(o.AuthTable);
         }
         Container = BlobService.GetBlobContainerClient(o.BlobContainer);
     }
@@ -63,10 +65,14 @@ public sealed class StorageClients
     /// <summary>The global content index: digest → committed blob, and which repositories reference it.</summary>
     public TableClient Blobs { get; }
 
+    /// <summary>Registry tokens (credentials and their scope maps).</summary>
+    public TableClient Auth { get; }
+
     public async Task CreateIfMissingAsync(CancellationToken cancellationToken)
     {
         await Container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await Repositories.CreateIfNotExistsAsync(cancellationToken);
         await Blobs.CreateIfNotExistsAsync(cancellationToken);
+        await Auth.CreateIfNotExistsAsync(cancellationToken);
     }
 }

@@ -27,6 +27,8 @@ public sealed class StorageOptions
 
     public string BlobsTable { get; set; } = "blobs";
 
+    public string AuthTable { get; set; } = "auth";
+
     /// <summary>Create the container and tables at start-up when missing (local runs; IaC creates them in Azure).</summary>
     public bool CreateIfMissing { get; set; } = true;
 

@@ -9,6 +9,7 @@ public sealed class DockerClientTests(RegistryProcess registry)
     public async Task DockerPush_ThenRmiAndPull_PullsTheDigestItPushed()
     {
         var docker = await DockerEngine.StartAsync();
+        await docker.LoginAsync(registry.Address);
         var reference = $"{registry.Address}/team/app:1.0";
         await docker.BuildSmallImageAsync(reference);
 

@@ -37,6 +37,10 @@ public sealed partial class DockerEngine
     /// <summary>Runs the docker CLI against this engine; returns what it printed.</summary>
     public Task<string> Docker(params string[] args) => _commands.Run("docker", args);
 
+    /// <summary>`docker login` to the registry at <paramref name="address"/> with the owner's credentials.</summary>
+    public Task<string> LoginAsync(string address) =>
+        Docker("login", address, "--username", RegistryFixture.AdminName, "--password", RegistryFixture.AdminPassword);
+
     /// <summary>Runs ctr against the engine's containerd, in the k8s.io namespace (the one the kubelet uses).</summary>
     public Task<string> Ctr(params string[] args) =>
         _commands.Run("ctr", ["--address", Path.Combine(_directory, "exec", "containerd", "containerd.sock"), "-n", "k8s.io", .. args]);

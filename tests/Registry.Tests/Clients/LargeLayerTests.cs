@@ -22,6 +22,7 @@ public sealed class LargeLayerTests(RegistryProcess registry, ITestOutputHelper 
     public async Task DockerPush_OfA1GiBLayer_RaisesTheRegistrysPeakMemoryByLessThan200MiB()
     {
         var docker = (await DockerEngine.StartAsync()).WithTimeout(Timeout);
+        await docker.LoginAsync(registry.Address);
         using var context = new TemporaryDirectory();
         await new CommandLine(Timeout).Run("bash", "-c", "head -c \"$1\" /dev/urandom > \"$2\"", "head",
             PayloadSize.ToString(CultureInfo.InvariantCulture), context.Combine(DockerEngine.PayloadFile));

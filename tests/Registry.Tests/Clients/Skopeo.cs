@@ -1,3 +1,5 @@
+using Registry.Tests.Fixtures;
+
 namespace Registry.Tests.Clients;
 
 /// <summary>
@@ -8,11 +10,11 @@ public static class Skopeo
 {
     /// <summary><c>skopeo copy</c> into the registry; <paramref name="options"/> go before the two references.</summary>
     public static Task Push(string source, string destination, params string[] options) =>
-        Copy([.. options, "--dest-tls-verify=false", source, destination]);
+        Copy([.. options, "--dest-tls-verify=false", "--dest-creds", RegistryProcess.Credentials, source, destination]);
 
     /// <summary><c>skopeo copy</c> out of the registry; <paramref name="options"/> go before the two references.</summary>
     public static Task Pull(string source, string destination, params string[] options) =>
-        Copy([.. options, "--src-tls-verify=false", source, destination]);
+        Copy([.. options, "--src-tls-verify=false", "--src-creds", RegistryProcess.Credentials, source, destination]);
 
     private static async Task Copy(string[] args)
     {

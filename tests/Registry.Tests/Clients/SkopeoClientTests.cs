@@ -46,7 +46,7 @@ public sealed class SkopeoClientTests(RegistryProcess registry)
         Assert.Equal(OciTestClient.OciIndex, response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(source.ReadBlob(indexDigest), await response.Content.ReadAsByteArrayAsync());
 
-        await docker.Ctr("images", "pull", "--plain-http", "--all-platforms", reference);
+        await docker.Ctr("images", "pull", "--plain-http", "--user", RegistryProcess.Credentials, "--all-platforms", reference);
         Assert.Contains(indexDigest, await docker.Ctr("images", "ls", "name==" + reference), StringComparison.Ordinal);
 
         await Skopeo.Pull("docker://" + reference, copy.Reference("back"), "--all");

@@ -24,7 +24,18 @@ public sealed class RegistryFixture : IAsyncLifetime
     /// <summary>A client that follows redirects, as docker does for blob pulls.</summary>
     public HttpClient FollowingClient { get; private set; } = null!;
 
+    /// <summary>A client with no credentials at all.</summary>
+    public HttpClient Anonymous { get; private set; } = null!;
+
     public IServiceProvider Services => _app!.Services;
+
+    public const string AdminName = "admin";
+
+    public const string AdminPassword = "test-owner-password";
+
+    /// <summary>An Authorization header line for raw requests: the owner's Basic credentials.</summary>
+    public static string Authorization =>
+        $"Authorization: Basic {Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{AdminName}:{AdminPassword}"))}\r\n";
 
     public async Task InitializeAsync()
     {
@@ -34,19 +45,22 @@ public sealed class RegistryFixture : IAsyncLifetime
             "--Registry:Port=0",
             $"--Storage:ConnectionString={Storage.ConnectionString}",
             "--Logging:LogLevel:Default=Warning",
+            $"--Auth:AdminPassword={AdminPassword}",
         ]);
         await RegistryHost.PrepareStorageAsync(_app, CancellationToken.None);
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
-        Client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
-        FollowingClient = new HttpClient { BaseAddress = BaseAddress };
+        Client = new HttpClient(new BearerTokenHandler(BaseAddress, AdminName, AdminPassword, followRedirects: false)) { BaseAddress = BaseAddress };
+        FollowingClient = new HttpClient(new BearerTokenHandler(BaseAddress, AdminName, AdminPassword, followRedirects: true)) { BaseAddress = BaseAddress };
+        Anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
     }
 
     public async Task DisposeAsync()
     {
         Client.Dispose();
         FollowingClient.Dispose();
+        Anonymous.Dispose();
         if (_app is not null)
         {
             await _app.StopAsync();

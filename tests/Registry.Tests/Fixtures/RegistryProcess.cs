@@ -24,14 +24,17 @@ public sealed class RegistryProcess : IAsyncLifetime
     /// <summary>host:port, as image references spell the registry (e.g. <c>127.0.0.1:41234</c>).</summary>
     public string Address => $"127.0.0.1:{Port}";
 
-    /// <summary>A client that does not follow redirects, so tests see the registry's own answers.</summary>
+    /// <summary>The owner's credentials as the clients' command lines take them (<c>user:password</c>).</summary>
+    public static string Credentials => $"{RegistryFixture.AdminName}:{RegistryFixture.AdminPassword}";
+
+    /// <summary>An owner's client that does not follow redirects, so tests see the registry's own answers.</summary>
     public HttpClient Client { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         _storage = await Azurite.StartAsync();
         Port = FreeLoopbackPort();
-        Client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false })
+        Client = new HttpClient(new BearerTokenHandler(new Uri($"http://{Address}"), RegistryFixture.AdminName, RegistryFixture.AdminPassword, followRedirects: false))
         {
             BaseAddress = new Uri($"http://{Address}"),
             Timeout = TimeSpan.FromMinutes(3),
@@ -103,6 +106,7 @@ public sealed class RegistryProcess : IAsyncLifetime
                 ["Storage__ConnectionString"] = connectionString,
                 ["Registry__Port"] = port.ToString(CultureInfo.InvariantCulture),
                 ["Logging__LogLevel__Default"] = "Warning",
+                ["Auth__AdminPassword"] = RegistryFixture.AdminPassword,
             },
         };
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + host);

@@ -42,6 +42,10 @@ public sealed class PublishLayoutTests(RegistryFixture registry)
             trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!).Order(StringComparer.Ordinal));
         Assert.Contains("v2/", trigger.GetProperty("route").GetString(), StringComparison.Ordinal);
 
+        using var token = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "token", "function.json")));
+        var tokenTrigger = token.RootElement.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger");
+        Assert.Equal("oauth2/token", tokenTrigger.GetProperty("route").GetString());
+
         var executable = Path.Combine(dir, "Registry.Host");
         Assert.True(File.Exists(executable), "the handler executable is missing");
         Assert.True((File.GetUnixFileMode(executable) & UnixFileMode.UserExecute) != 0, "the handler is not executable");
@@ -63,6 +67,7 @@ public sealed class PublishLayoutTests(RegistryFixture registry)
                 ["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Storage__ConnectionString"] = registry.Storage.ConnectionString,
                 ["Registry__Port"] = "1", // ignored: the Functions host's port wins
+                ["Auth__AdminPassword"] = RegistryFixture.AdminPassword, // the same owner as the shared fixture's
             },
         };
         using var process = Process.Start(start)!;
@@ -89,9 +94,14 @@ public sealed class PublishLayoutTests(RegistryFixture registry)
             }
             Assert.NotNull(root);
             Assert.Equal(HttpStatusCode.OK, root.StatusCode);
+            // Authentication is on by default: /v2/ answers with the Bearer challenge docker login follows.
             var v2 = await http.GetAsync("/v2/");
-            Assert.Equal(HttpStatusCode.OK, v2.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, v2.StatusCode);
             Assert.Equal("registry/2.0", v2.Headers.GetValues("Docker-Distribution-API-Version").Single());
+            Assert.Equal($"Bearer realm=\"http://127.0.0.1:{port}/oauth2/token\",service=\"registry\"", v2.Headers.WwwAuthenticate.ToString());
+            using var login = new HttpRequestMessage(HttpMethod.Get, "/v2/");
+            login.Headers.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{RegistryFixture.AdminName}:{RegistryFixture.AdminPassword}")));
+            Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(login)).StatusCode);
         }
         finally
         {

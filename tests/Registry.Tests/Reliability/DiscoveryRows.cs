@@ -50,7 +50,7 @@ public sealed class DiscoveryRows(RegistryFixture registry)
         var repo = RegistryFixture.NewRepository();
         await _oci.PushImageAsync(repo, "x");
         var (status, _) = await RawHttp.SendAsync(registry.BaseAddress,
-            $"GET /v2/{repo}/tags/list?last={new string('a', 1024 * 1024)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            $"GET /v2/{repo}/tags/list?last={new string('a', 1024 * 1024)} HTTP/1.1\r\nHost: x\r\n{RegistryFixture.Authorization}Connection: close\r\n\r\n");
         Assert.True(status is 400 or 414 or 431 or null, $"status {status}");
         var medium = await registry.Client.GetAsync($"/v2/{repo}/tags/list?last={new string('a', 2000)}");
         await OciTestClient.AssertErrorAsync(medium, HttpStatusCode.BadRequest, "UNSUPPORTED");
@@ -105,7 +105,7 @@ public sealed class DiscoveryRows(RegistryFixture registry)
         var repo = RegistryFixture.NewRepository();
         await OciTestClient.AssertErrorAsync(await registry.Client.GetAsync($"/v2/{repo}/referrers/sha256:zz"), HttpStatusCode.BadRequest, "DIGEST_INVALID");
         var (status, _) = await RawHttp.SendAsync(registry.BaseAddress,
-            $"GET /v2/{repo}/referrers/sha256:{new string('a', 64)}?artifactType={new string('x', 100_000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            $"GET /v2/{repo}/referrers/sha256:{new string('a', 64)}?artifactType={new string('x', 100_000)} HTTP/1.1\r\nHost: x\r\n{RegistryFixture.Authorization}Connection: close\r\n\r\n");
         Assert.True(status is 400 or 414 or 431 or null, $"status {status}");
     }
 }

@@ -17,7 +17,7 @@ public sealed class NameAndDigestRows(RegistryFixture registry)
     [InlineData("/v2/a/../../../etc/passwd/blobs/sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")]
     public async Task Row01_PathTraversal_Answers400Or404(string path)
     {
-        var (status, text) = await RawHttp.SendAsync(registry.BaseAddress, $"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        var (status, text) = await RawHttp.SendAsync(registry.BaseAddress, $"GET {path} HTTP/1.1\r\nHost: x\r\n{RegistryFixture.Authorization}Connection: close\r\n\r\n");
         Assert.True(status is 400 or 404, $"{path} → {text}");
     }
 
@@ -49,7 +49,7 @@ public sealed class NameAndDigestRows(RegistryFixture registry)
         var name = new string('a', 300);
         await OciTestClient.AssertErrorAsync(await registry.Client.PostAsync($"/v2/{name}/blobs/uploads/", null), HttpStatusCode.BadRequest, "NAME_INVALID");
         var components = string.Join('/', Enumerable.Repeat("a", 10_000));
-        var (status, _) = await RawHttp.SendAsync(registry.BaseAddress, $"POST /v2/{components}/blobs/uploads/ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        var (status, _) = await RawHttp.SendAsync(registry.BaseAddress, $"POST /v2/{components}/blobs/uploads/ HTTP/1.1\r\nHost: x\r\n{RegistryFixture.Authorization}Content-Length: 0\r\nConnection: close\r\n\r\n");
         Assert.True(status is 400 or 414, $"status {status}");
     }
 

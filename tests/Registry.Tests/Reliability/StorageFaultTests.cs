@@ -25,11 +25,15 @@ public sealed class StorageFaultTests(RegistryFixture registry) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _second = RegistryHost.Build(
-            ["--Registry:Port=0", $"--Storage:ConnectionString={registry.Storage.ConnectionString}", "--Storage:MaxRetries=1", "--Logging:LogLevel:Default=None"],
+            ["--Registry:Port=0", $"--Storage:ConnectionString={registry.Storage.ConnectionString}", "--Storage:MaxRetries=1",
+             "--Logging:LogLevel:Default=None", $"--Auth:AdminPassword={RegistryFixture.AdminPassword}"],
             builder => builder.Services.AddSingleton<HttpPipelinePolicy>(_fault));
         await _second.StartAsync();
         var address = _second.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _secondClient = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(address) };
+        _secondClient = new HttpClient(new BearerTokenHandler(new Uri(address), RegistryFixture.AdminName, RegistryFixture.AdminPassword, followRedirects: false))
+        {
+            BaseAddress = new Uri(address),
+        };
     }
 
     public async Task DisposeAsync()

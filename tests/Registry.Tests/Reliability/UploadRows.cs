@@ -62,7 +62,7 @@ public sealed class UploadRows(RegistryFixture registry)
         var location = await StartAsync(repo);
         Assert.Equal(HttpStatusCode.Accepted, (await PatchAsync(location, new byte[100], "0-99")).StatusCode);
         var (status, text) = await RawHttp.SendAsync(registry.BaseAddress,
-            $"PATCH {location} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n",
+            $"PATCH {location} HTTP/1.1\r\nHost: x\r\n{RegistryFixture.Authorization}Content-Type: application/octet-stream\r\nContent-Length: 1000\r\n\r\n",
             new byte[500], halfClose: true);
         Assert.True(status is 400 or null, text);
         var check = await registry.Client.GetAsync(location);
@@ -78,7 +78,7 @@ public sealed class UploadRows(RegistryFixture registry)
         var digest = OciTestClient.DigestOf(body);
         var location = await StartAsync(repo);
         var (status, text) = await RawHttp.SendAsync(registry.BaseAddress,
-            $"PUT {location}?digest={digest} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 5\r\nConnection: close\r\n\r\n", body);
+            $"PUT {location}?digest={digest} HTTP/1.1\r\nHost: x\r\n{RegistryFixture.Authorization}Content-Type: application/octet-stream\r\nContent-Length: 5\r\nConnection: close\r\n\r\n", body);
         Assert.Equal(400, status);
         Assert.True(text.Contains("DIGEST_INVALID", StringComparison.Ordinal) || text.Contains("SIZE_INVALID", StringComparison.Ordinal), text);
         await AssertBlobAbsentAsync(repo, digest);
@@ -224,7 +224,7 @@ public sealed class UploadRows(RegistryFixture registry)
         using var slow = new TcpClient();
         await slow.ConnectAsync(registry.BaseAddress.Host, registry.BaseAddress.Port);
         var stream = slow.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes($"PATCH {location} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n"));
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"PATCH {location} HTTP/1.1\r\nHost: x\r\n{RegistryFixture.Authorization}Content-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n"));
         await stream.WriteAsync(new byte[1]);
         // Meanwhile an ordinary client is served.
         Assert.Equal(HttpStatusCode.OK, (await registry.Client.GetAsync("/v2/")).StatusCode);

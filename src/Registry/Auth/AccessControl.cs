@@ -1,0 +1,182 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Registry.Http;
+using Registry.Oci;
+
+namespace Registry.Auth;
+
+/// <summary>Who is calling: a verified access token, a registry token (Basic auth), or nobody.</summary>
+public sealed record Caller(string? Name, TokenGrant? Grant, RegistryToken? Token, bool RejectedCredentials)
+{
+    public static readonly Caller Anonymous = new(null, null, null, false);
+}
+
+/// <summary>
+/// Decides what a caller may do, and answers every refusal the same way whether or not the repository exists:
+/// 401 with the Bearer challenge docker and containerd follow, scoped to what the request needed.
+/// </summary>
+public sealed class AccessControl(IOptions<AuthOptions> options, AccessTokens tokens, RegistryTokens registryTokens, PublicEndpoint endpoint)
+{
+    private const string CallerKey = "registry.caller";
+
+    public bool Enabled => options.Value.Enabled;
+
+    /// <summary>Resolves the Authorization header once per request.</summary>
+    public async Task<Caller> IdentifyAsync(HttpContext context)
+    {
+        if (context.Items.TryGetValue(CallerKey, out var cached) && cached is Caller known)
+        {
+            return known;
+        }
+        var caller = await ResolveAsync(context);
+        context.Items[CallerKey] = caller;
+        return caller;
+    }
+
+    private async Task<Caller> ResolveAsync(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (header.Length == 0)
+        {
+            return Caller.Anonymous;
+        }
+        if (header.Length > 16 * 1024 || !AuthenticationHeaderValue.TryParse(header, out var value) || value.Parameter is null)
+        {
+            return new Caller(null, null, null, true);
+        }
+        if (value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            var grant = await tokens.ValidateAccessAsync(value.Parameter);
+            return grant is null
+                ? new Caller(null, null, null, true)
+                : new Caller(grant.Subject == AccessTokens.AnonymousSubject ? null : grant.Subject, grant, null, false);
+        }
+        if (value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) && TryDecodeBasic(value.Parameter, out var user, out var password))
+        {
+            var token = await registryTokens.VerifyAsync(user, password, context.RequestAborted);
+            return token is null ? new Caller(null, null, null, true) : new Caller(token.Name, null, token, false);
+        }
+        return new Caller(null, null, null, true);
+    }
+
+    /// <summary>Whether <paramref name="caller"/> may do <paramref name="action"/> on <paramref name="repository"/>.</summary>
+    public bool Allows(Caller caller, string repository, string action)
+    {
+        if (!Enabled)
+        {
+            return true;
+        }
+        if (action == Actions.Pull && options.Value.AnonymousPull.Any(p => new AccessRule(p, []).Matches(repository)))
+        {
+            return true;
+        }
+        if (caller.Grant is { } grant)
+        {
+            return grant.Access.Any(a => a.Type == "repository" && a.Name == repository && (a.Actions.Contains(action) || a.Actions.Contains(Actions.All)));
+        }
+        return caller.Token is { } token && RuleAllows(token, repository, action);
+    }
+
+    /// <summary>Whether the caller may list the whole catalog (the owner's scope <c>registry:catalog:*</c>).</summary>
+    public bool AllowsCatalog(Caller caller) =>
+        !Enabled
+        || caller.Grant?.Access.Any(a => a.Type == "registry" && a.Name == "catalog" && a.Actions.Contains(Actions.All)) == true
+        || (caller.Token is { } token && token.Rules.Any(r => r.Pattern == "*" && r.Actions.Contains(Actions.All)));
+
+    /// <summary>The subset of <paramref name="requested"/> that <paramref name="token"/> (null: anonymous) may have.</summary>
+    public ResourceAccess Grant(RegistryToken? token, ResourceAccess requested)
+    {
+        var caller = token is null ? Caller.Anonymous : new Caller(token.Name, null, token, false);
+        if (requested.Type == "registry" && requested.Name == "catalog")
+        {
+            return requested with { Actions = AllowsCatalog(caller) ? [Actions.All] : [] };
+        }
+        if (requested.Type != "repository" || !RepositoryName.TryParse(requested.Name, out _))
+        {
+            return requested with { Actions = [] };
+        }
+        var wanted = requested.Actions.Contains(Actions.All) ? Actions.Known.ToList() : requested.Actions.Where(Actions.Known.Contains);
+        return requested with { Actions = wanted.Where(a => Allows(caller, requested.Name, a)).Distinct().ToList() };
+    }
+
+    /// <summary>
+    /// Lets the request through when the caller holds every one of <paramref name="actions"/> on the repository;
+    /// otherwise writes the 401 challenge and returns false.
+    /// </summary>
+    public async Task<bool> AuthorizeAsync(HttpContext context, RepositoryName repository, IReadOnlyList<string> actions)
+    {
+        if (!Enabled)
+        {
+            return true;
+        }
+        var caller = await IdentifyAsync(context);
+        if (actions.All(a => Allows(caller, repository.Value, a)))
+        {
+            return true;
+        }
+        await ChallengeAsync(context, caller, new ResourceAccess("repository", repository.Value, actions));
+        return false;
+    }
+
+    /// <summary>Lets any authenticated caller through (the <c>/v2/</c> check docker login makes).</summary>
+    public async Task<bool> AuthenticateAsync(HttpContext context)
+    {
+        if (!Enabled)
+        {
+            return true;
+        }
+        var caller = await IdentifyAsync(context);
+        if (caller.Name is not null)
+        {
+            return true;
+        }
+        await ChallengeAsync(context, caller, null);
+        return false;
+    }
+
+    public async Task ChallengeAsync(HttpContext context, Caller caller, ResourceAccess? needed)
+    {
+        var challenge = new StringBuilder($"Bearer realm=\"{endpoint.TokenRealm}\",service=\"{options.Value.Service}\"");
+        if (needed is not null)
+        {
+            challenge.Append($",scope=\"{needed}\"");
+        }
+        if (caller.RejectedCredentials)
+        {
+            challenge.Append(",error=\"invalid_token\"");
+        }
+        else if (caller.Name is not null)
+        {
+            challenge.Append(",error=\"insufficient_scope\"");
+        }
+        context.Response.Headers.WWWAuthenticate = challenge.ToString();
+        await OciResponses.ErrorAsync(context, OciErrorCode.Unauthorized,
+            needed is null ? "authentication required" : $"access to {needed} requires credentials that grant it");
+    }
+
+    private static bool RuleAllows(RegistryToken token, string repository, string action) =>
+        token.Rules.Any(r => r.Matches(repository) && (r.Actions.Contains(action) || r.Actions.Contains(Actions.All)));
+
+    public static bool TryDecodeBasic(string parameter, out string user, out string password)
+    {
+        user = password = "";
+        try
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(parameter));
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                return false;
+            }
+            user = text[..colon];
+            password = text[(colon + 1)..];
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Registry.Auth;
+
+/// <summary>What a verified access token says: who, and which actions on which resources.</summary>
+public sealed record TokenGrant(string Subject, IReadOnlyList<ResourceAccess> Access);
+
+/// <summary>
+/// Signs and verifies the registry's JWTs (Microsoft.IdentityModel): ES256 only, keys from configuration only
+/// (a <c>jwk</c>, <c>jku</c> or <c>x5u</c> in a token's header is never trusted or fetched), with <c>iss</c>, <c>aud</c>,
+/// <c>exp</c>, <c>nbf</c>, <c>iat</c>, <c>jti</c> and Docker's <c>access</c> claim. Refresh tokens are JWTs of the same
+/// key with a different audience, so one can never pass for the other.
+/// </summary>
+public sealed class AccessTokens : IDisposable
+{
+    /// <summary>The subject of tokens issued without credentials; no registry token may carry this name.</summary>
+    public const string AnonymousSubject = "anonymous";
+
+    private const string Algorithm = SecurityAlgorithms.EcdsaSha256;
+    private const string RefreshSuffix = ":refresh";
+
+    private readonly AuthOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ECDsa _signingKey;
+    private readonly SigningCredentials _credentials;
+    private readonly List<SecurityKey> _verificationKeys;
+    private readonly List<ECDsa> _ownedKeys = [];
+    private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+
+    public AccessTokens(IOptions<AuthOptions> options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+        _time = time;
+        _signingKey = ECDsa.Create();
+        if (string.IsNullOrWhiteSpace(_options.SigningKeyPem))
+        {
+            _signingKey.GenerateKey(ECCurve.NamedCurves.nistP256);
+        }
+        else
+        {
+            _signingKey.ImportFromPem(_options.SigningKeyPem);
+        }
+        _ownedKeys.Add(_signingKey);
+        var signing = new ECDsaSecurityKey(_signingKey) { KeyId = KeyId(_signingKey) };
+        _credentials = new SigningCredentials(signing, Algorithm);
+        _verificationKeys = [signing];
+        foreach (var pem in _options.VerificationKeysPem)
+        {
+            var key = ECDsa.Create();
+            key.ImportFromPem(pem);
+            _ownedKeys.Add(key);
+            _verificationKeys.Add(new ECDsaSecurityKey(key) { KeyId = KeyId(key) });
+        }
+    }
+
+    /// <summary>A short-lived access token for <paramref name="subject"/> granting <paramref name="access"/>.</summary>
+    public (string Token, DateTimeOffset IssuedAt, TimeSpan Lifetime) IssueAccess(string subject, IReadOnlyList<ResourceAccess> access)
+    {
+        var now = _time.GetUtcNow();
+        var claims = new Dictionary<string, object>
+        {
+            ["access"] = access.Select(a => new Dictionary<string, object>
+            {
+                ["type"] = a.Type,
+                ["name"] = a.Name,
+                ["actions"] = a.Actions.ToList<object>(),
+            }).ToList<object>(),
+        };
+        return (Create(subject, _options.Service, now, _options.AccessTokenLifetime, claims), now, _options.AccessTokenLifetime);
+    }
+
+    /// <summary>A long-lived refresh token for <paramref name="subject"/>; it grants nothing by itself.</summary>
+    public string IssueRefresh(string subject) =>
+        Create(subject, _options.Service + RefreshSuffix, _time.GetUtcNow(), _options.RefreshTokenLifetime, new Dictionary<string, object>());
+
+    /// <summary>The grant of a valid access token; null for anything else (expired, forged, wrong audience, a refresh token).</summary>
+    public async Task<TokenGrant?> ValidateAccessAsync(string token)
+    {
+        var result = await ValidateAsync(token, _options.Service);
+        if (result is null)
+        {
+            return null;
+        }
+        var access = new List<ResourceAccess>();
+        if (result.TryGetPayloadValue<JsonElement>("access", out var claim) && claim.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in claim.EnumerateArray())
+            {
+                if (item.ValueKind == JsonValueKind.Object
+                    && item.TryGetProperty("type", out var type) && item.TryGetProperty("name", out var name)
+                    && item.TryGetProperty("actions", out var actions) && actions.ValueKind == JsonValueKind.Array)
+                {
+                    access.Add(new ResourceAccess(type.GetString() ?? "", name.GetString() ?? "",
+                        actions.EnumerateArray().Select(a => a.GetString() ?? "").ToList()));
+                }
+            }
+        }
+        return new TokenGrant(result.Subject, access);
+    }
+
+    /// <summary>The subject of a valid refresh token; null otherwise.</summary>
+    public async Task<string?> ValidateRefreshAsync(string token) =>
+        (await ValidateAsync(token, _options.Service + RefreshSuffix))?.Subject;
+
+    private string Create(string subject, string audience, DateTimeOffset now, TimeSpan lifetime, Dictionary<string, object> claims)
+    {
+        claims["jti"] = Guid.NewGuid().ToString("N");
+        claims["sub"] = subject;
+        return _handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = _options.Issuer,
+            Audience = audience,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = (now + lifetime).UtcDateTime,
+            Claims = claims,
+            SigningCredentials = _credentials,
+        });
+    }
+
+    private async Task<JsonWebToken?> ValidateAsync(string token, string audience)
+    {
+        if (token.Length > 8192)
+        {
+            return null;
+        }
+        var parameters = new TokenValidationParameters
+        {
+            ValidIssuer = _options.Issuer,
+            ValidAudience = audience,
+            IssuerSigningKeys = _verificationKeys,
+            ValidAlgorithms = [Algorithm],
+            RequireSignedTokens = true,
+            RequireExpirationTime = true,
+            ValidateLifetime = true,
+            ClockSkew = _options.ClockSkew,
+            LifetimeValidator = (notBefore, expires, _, p) =>
+                expires is { } e && e + p.ClockSkew >= _time.GetUtcNow().UtcDateTime
+                && (notBefore is not { } nb || nb - p.ClockSkew <= _time.GetUtcNow().UtcDateTime),
+        };
+        var result = await _handler.ValidateTokenAsync(token, parameters);
+        return result.IsValid ? result.SecurityToken as JsonWebToken : null;
+    }
+
+    private static string KeyId(ECDsa key) =>
+        Base64UrlEncoder.Encode(SHA256.HashData(key.ExportSubjectPublicKeyInfo())[..16]);
+
+    public void Dispose()
+    {
+        foreach (var key in _ownedKeys)
+        {
+            key.Dispose();
+        }
+    }
+}

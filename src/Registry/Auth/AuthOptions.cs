@@ -1,0 +1,41 @@
+namespace Registry.Auth;
+
+/// <summary>Access control settings (configuration section <c>Auth</c>).</summary>
+public sealed class AuthOptions
+{
+    public const string Section = "Auth";
+
+    /// <summary>When false every request is anonymous and allowed: for local experiments only.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The <c>service</c> of the Bearer challenge and the <c>aud</c> of access tokens.</summary>
+    public string Service { get; set; } = "registry";
+
+    /// <summary>The <c>iss</c> of the tokens this registry signs.</summary>
+    public string Issuer { get; set; } = "registry-functions";
+
+    /// <summary>
+    /// The ES256 (P-256) private key that signs access tokens, as PEM. When unset an ephemeral key is generated at
+    /// start-up: fine for one local process, wrong for several instances (each would reject the others' tokens).
+    /// </summary>
+    public string? SigningKeyPem { get; set; }
+
+    /// <summary>Public keys (PEM) of earlier signing keys whose tokens are still accepted: key rotation without downtime.</summary>
+    public List<string> VerificationKeysPem { get; set; } = [];
+
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Accepted clock difference when checking <c>exp</c> and <c>nbf</c>.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The owner token's name.</summary>
+    public string AdminName { get; set; } = "admin";
+
+    /// <summary>The owner's password. When unset, one is generated at the first start and printed once.</summary>
+    public string? AdminPassword { get; set; }
+
+    /// <summary>Repository patterns (<c>public/*</c>, <c>library/alpine</c>) anyone may pull without credentials.</summary>
+    public List<string> AnonymousPull { get; set; } = [];
+}

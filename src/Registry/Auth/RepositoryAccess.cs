@@ -1,0 +1,44 @@
+namespace Registry.Auth;
+
+/// <summary>The actions a scope map can grant on repositories.</summary>
+public static class Actions
+{
+    public const string Pull = "pull";
+    public const string Push = "push";
+    public const string Delete = "delete";
+    public const string All = "*";
+
+    public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal) { Pull, Push, Delete };
+}
+
+/// <summary>One scope-map rule: the actions granted on repositories matching <see cref="Pattern"/>.</summary>
+public sealed record AccessRule(string Pattern, IReadOnlyList<string> Actions)
+{
+    /// <summary>
+    /// <c>*</c> matches every repository; <c>app/*</c> every repository under <c>app/</c> (any depth); anything else
+    /// matches exactly that name.
+    /// </summary>
+    public bool Matches(string repository) =>
+        Pattern == "*"
+        || (Pattern.EndsWith("/*", StringComparison.Ordinal) && repository.StartsWith(Pattern[..^1], StringComparison.Ordinal))
+        || Pattern == repository;
+}
+
+/// <summary>A resource and the actions asked for or granted on it, as in a <c>scope</c> or a token's <c>access</c> claim.</summary>
+public sealed record ResourceAccess(string Type, string Name, IReadOnlyList<string> Actions)
+{
+    /// <summary>Parses <c>repository:team/app:pull,push</c>; null when malformed.</summary>
+    public static ResourceAccess? Parse(string scope)
+    {
+        var first = scope.IndexOf(':', StringComparison.Ordinal);
+        var last = scope.LastIndexOf(':');
+        if (first <= 0 || last <= first || scope.Length > 512)
+        {
+            return null;
+        }
+        var actions = scope[(last + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return new ResourceAccess(scope[..first], scope[(first + 1)..last], actions);
+    }
+
+    public override string ToString() => $"{Type}:{Name}:{string.Join(',', Actions)}";
+}

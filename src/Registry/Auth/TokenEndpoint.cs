@@ -1,0 +1,131 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Http;
+using Registry.Oci;
+
+namespace Registry.Auth;
+
+/// <summary>
+/// <c>/oauth2/token</c>: Docker's token endpoint. GET with Basic credentials (docker, containerd's fallback) and the
+/// OAuth2 POST form (<c>grant_type=password</c> or <c>refresh_token</c>; podman puts its parameters in the query
+/// string). It grants the requested scopes only as far as the credentials allow; no credentials means anonymous.
+/// </summary>
+public static class TokenEndpoint
+{
+    public const string Path = "/oauth2/token";
+
+    public static IEndpointRouteBuilder MapTokenEndpoint(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapMethods(Path, [HttpMethods.Get, HttpMethods.Post], IssueAsync);
+        return endpoints;
+    }
+
+    private static async Task IssueAsync(HttpContext context)
+    {
+        var access = context.RequestServices.GetRequiredService<AccessControl>();
+        var registryTokens = context.RequestServices.GetRequiredService<RegistryTokens>();
+        var tokens = context.RequestServices.GetRequiredService<AccessTokens>();
+        var parameters = await ReadParametersAsync(context.Request);
+        var ct = context.RequestAborted;
+
+        RegistryToken? token = null;
+        var grantType = parameters.GetValueOrDefault("grant_type")?.FirstOrDefault();
+        if (grantType == "refresh_token")
+        {
+            var subject = await tokens.ValidateRefreshAsync(parameters.GetValueOrDefault("refresh_token")?.FirstOrDefault() ?? "");
+            token = subject is null ? null : await registryTokens.FindAsync(subject, ct);
+            if (token is null || !token.IsUsableAt(context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow()))
+            {
+                await DenyAsync(context, "the refresh token is invalid, expired or its registry token was disabled");
+                return;
+            }
+        }
+        else if (grantType == "password")
+        {
+            token = await registryTokens.VerifyAsync(
+                parameters.GetValueOrDefault("username")?.FirstOrDefault() ?? "", parameters.GetValueOrDefault("password")?.FirstOrDefault() ?? "", ct);
+            if (token is null)
+            {
+                await DenyAsync(context, "invalid username or password");
+                return;
+            }
+        }
+        else if (grantType is not null)
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, $"grant_type {grantType} is not supported");
+            return;
+        }
+        else if (context.Request.Headers.Authorization.Count > 0)
+        {
+            var caller = await access.IdentifyAsync(context);
+            if (caller.Token is null)
+            {
+                await DenyAsync(context, "invalid username or password");
+                return;
+            }
+            token = caller.Token;
+        }
+
+        var requested = (parameters.GetValueOrDefault("scope") ?? [])
+            .SelectMany(s => s.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Take(32)
+            .Select(ResourceAccess.Parse)
+            .OfType<ResourceAccess>()
+            .Select(r => access.Grant(token, r))
+            .Where(r => r.Actions.Count > 0)
+            .ToList();
+        var subjectName = token?.Name ?? AccessTokens.AnonymousSubject;
+        var issued = tokens.IssueAccess(subjectName, requested);
+        var wantsRefresh = token is not null
+            && (grantType is not null
+                || parameters.GetValueOrDefault("offline_token")?.FirstOrDefault() == "true"
+                || parameters.GetValueOrDefault("access_type")?.FirstOrDefault() == "offline");
+
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        await using var json = new Utf8JsonWriter(context.Response.Body);
+        json.WriteStartObject();
+        json.WriteString("token", issued.Token);
+        json.WriteString("access_token", issued.Token);
+        json.WriteNumber("expires_in", (int)issued.Lifetime.TotalSeconds);
+        json.WriteString("issued_at", issued.IssuedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        if (wantsRefresh)
+        {
+            json.WriteString("refresh_token", tokens.IssueRefresh(subjectName));
+        }
+        json.WriteEndObject();
+    }
+
+    private static Task DenyAsync(HttpContext context, string detail) =>
+        OciResponses.ErrorAsync(context, OciErrorCode.Unauthorized, detail);
+
+    /// <summary>Query parameters, plus the form body of a POST; repeated names keep every value.</summary>
+    private static async Task<Dictionary<string, List<string>>> ReadParametersAsync(HttpRequest request)
+    {
+        var result = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        void Add(string key, IEnumerable<string?> values)
+        {
+            if (!result.TryGetValue(key, out var list))
+            {
+                result[key] = list = [];
+            }
+            list.AddRange(values.OfType<string>());
+        }
+        foreach (var (key, values) in request.Query)
+        {
+            Add(key, values);
+        }
+        if (HttpMethods.IsPost(request.Method) && request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
+            foreach (var (key, values) in form)
+            {
+                Add(key, values);
+            }
+        }
+        return result;
+    }
+}
