@@ -29,6 +29,7 @@ public static class RegistryServices
         services.AddSingleton<RegistryTokens>();
         services.AddSingleton<PublicEndpoint>();
         services.AddSingleton<AccessControl>();
+        services.AddSingleton<LoginThrottle>();
         return services;
     }
 

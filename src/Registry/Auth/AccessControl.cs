@@ -7,8 +7,11 @@ using Registry.Oci;
 
 namespace Registry.Auth;
 
-/// <summary>Who is calling: a verified access token, a registry token (Basic auth), or nobody.</summary>
-public sealed record Caller(string? Name, TokenGrant? Grant, RegistryToken? Token, bool RejectedCredentials)
+/// <summary>
+/// Who is calling: a verified access token, a registry token (Basic auth), or nobody. <see cref="RetryAfter"/> is set
+/// when the caller's address is throttled after too many wrong passwords.
+/// </summary>
+public sealed record Caller(string? Name, TokenGrant? Grant, RegistryToken? Token, bool RejectedCredentials, TimeSpan? RetryAfter = null)
 {
     public static readonly Caller Anonymous = new(null, null, null, false);
 }
@@ -17,7 +20,8 @@ public sealed record Caller(string? Name, TokenGrant? Grant, RegistryToken? Toke
 /// Decides what a caller may do, and answers every refusal the same way whether or not the repository exists:
 /// 401 with the Bearer challenge docker and containerd follow, scoped to what the request needed.
 /// </summary>
-public sealed class AccessControl(IOptions<AuthOptions> options, AccessTokens tokens, RegistryTokens registryTokens, PublicEndpoint endpoint)
+public sealed class AccessControl(
+    IOptions<AuthOptions> options, AccessTokens tokens, RegistryTokens registryTokens, PublicEndpoint endpoint, LoginThrottle throttle)
 {
     private const string CallerKey = "registry.caller";
 
@@ -55,10 +59,36 @@ public sealed class AccessControl(IOptions<AuthOptions> options, AccessTokens to
         }
         if (value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) && TryDecodeBasic(value.Parameter, out var user, out var password))
         {
-            var token = await registryTokens.VerifyAsync(user, password, context.RequestAborted);
-            return token is null ? new Caller(null, null, null, true) : new Caller(token.Name, null, token, false);
+            var (token, retryAfter) = await VerifyPasswordAsync(context, user, password);
+            return token is null ? new Caller(null, null, null, true, retryAfter) : new Caller(token.Name, null, token, false);
         }
         return new Caller(null, null, null, true);
+    }
+
+    /// <summary>
+    /// Checks a registry token's password, unless the client's address is throttled (then RetryAfter says for how
+    /// long, and no hash work is spent). Every wrong password counts against the address.
+    /// </summary>
+    public async Task<(RegistryToken? Token, TimeSpan? RetryAfter)> VerifyPasswordAsync(HttpContext context, string user, string password)
+    {
+        var client = context.Connection.RemoteIpAddress;
+        if (throttle.RetryAfter(client) is { } wait)
+        {
+            return (null, wait);
+        }
+        var token = await registryTokens.VerifyAsync(user, password, context.RequestAborted);
+        if (token is null)
+        {
+            throttle.RecordFailure(client);
+        }
+        return (token, null);
+    }
+
+    /// <summary>Answers 429 TOOMANYREQUESTS with Retry-After.</summary>
+    public static Task TooManyAttemptsAsync(HttpContext context, TimeSpan retryAfter)
+    {
+        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return OciResponses.ErrorAsync(context, OciErrorCode.TooManyRequests, "too many failed logins from this address; retry later");
     }
 
     /// <summary>Whether <paramref name="caller"/> may do <paramref name="action"/> on <paramref name="repository"/>.</summary>
@@ -138,6 +168,11 @@ public sealed class AccessControl(IOptions<AuthOptions> options, AccessTokens to
 
     public async Task ChallengeAsync(HttpContext context, Caller caller, ResourceAccess? needed)
     {
+        if (caller.RetryAfter is { } wait)
+        {
+            await TooManyAttemptsAsync(context, wait);
+            return;
+        }
         var challenge = new StringBuilder($"Bearer realm=\"{endpoint.TokenRealm}\",service=\"{options.Value.Service}\"");
         if (needed is not null)
         {

@@ -45,8 +45,13 @@ public static class TokenEndpoint
         }
         else if (grantType == "password")
         {
-            token = await registryTokens.VerifyAsync(
-                parameters.GetValueOrDefault("username")?.FirstOrDefault() ?? "", parameters.GetValueOrDefault("password")?.FirstOrDefault() ?? "", ct);
+            (token, var retryAfter) = await access.VerifyPasswordAsync(
+                context, parameters.GetValueOrDefault("username")?.FirstOrDefault() ?? "", parameters.GetValueOrDefault("password")?.FirstOrDefault() ?? "");
+            if (retryAfter is { } wait)
+            {
+                await AccessControl.TooManyAttemptsAsync(context, wait);
+                return;
+            }
             if (token is null)
             {
                 await DenyAsync(context, "invalid username or password");
@@ -61,6 +66,11 @@ public static class TokenEndpoint
         else if (context.Request.Headers.Authorization.Count > 0)
         {
             var caller = await access.IdentifyAsync(context);
+            if (caller.RetryAfter is { } wait)
+            {
+                await AccessControl.TooManyAttemptsAsync(context, wait);
+                return;
+            }
             if (caller.Token is null)
             {
                 await DenyAsync(context, "invalid username or password");
