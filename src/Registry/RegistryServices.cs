@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Registry.Audit;
 using Registry.Auth;
 using Registry.Http;
 using Registry.Storage;
@@ -17,6 +18,7 @@ public static class RegistryServices
     {
         services.Configure<StorageOptions>(configuration.GetSection(StorageOptions.Section));
         services.Configure<AuthOptions>(configuration.GetSection(AuthOptions.Section));
+        services.Configure<AuditOptions>(configuration.GetSection(AuditOptions.Section));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<StorageClients>();
         services.AddSingleton<SasUrlIssuer>();
@@ -30,6 +32,7 @@ public static class RegistryServices
         services.AddSingleton<PublicEndpoint>();
         services.AddSingleton<AccessControl>();
         services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<AuditLog>();
         return services;
     }
 
@@ -37,6 +40,7 @@ public static class RegistryServices
     public static WebApplication UseRegistry(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<OciFaultMiddleware>();
         app.MapRegistry();
         app.MapTokenEndpoint();

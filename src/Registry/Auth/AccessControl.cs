@@ -36,6 +36,10 @@ public sealed class AccessControl(
         }
         var caller = await ResolveAsync(context);
         context.Items[CallerKey] = caller;
+        if (caller.Name is not null)
+        {
+            context.Items[Audit.AuditMiddleware.ActorKey] = caller.Name;
+        }
         return caller;
     }
 
@@ -72,6 +76,7 @@ public sealed class AccessControl(
     public async Task<(RegistryToken? Token, TimeSpan? RetryAfter)> VerifyPasswordAsync(HttpContext context, string user, string password)
     {
         var client = context.Connection.RemoteIpAddress;
+        context.Items[Audit.AuditMiddleware.ActorKey] = user; // the name tried, for the audit log; never the password
         if (throttle.RetryAfter(client) is { } wait)
         {
             return (null, wait);

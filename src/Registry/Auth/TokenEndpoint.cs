@@ -88,6 +88,7 @@ public static class TokenEndpoint
             .Where(r => r.Actions.Count > 0)
             .ToList();
         var subjectName = token?.Name ?? AccessTokens.AnonymousSubject;
+        context.Items[Audit.AuditMiddleware.ActorKey] = subjectName;
         var issued = tokens.IssueAccess(subjectName, requested);
         var wantsRefresh = token is not null
             && (grantType is not null

@@ -34,6 +34,7 @@ public sealed class StorageClients
             Repositories = tableService.GetTableClient(o.RepositoriesTable);
             Blobs = tableService.GetTableClient(o.BlobsTable);
             Auth = tableService.GetTableClient(o.AuthTable);
+            Audit = tableService.GetTableClient(o.AuditTable);
         }
         else
         {
@@ -51,6 +52,7 @@ public sealed class StorageClients
             Repositories = tableService.GetTableClient(o.RepositoriesTable);
             Blobs = tableService.GetTableClient(o.BlobsTable);
             Auth = tableService.GetTableClient(o.AuthTable);
+            Audit = tableService.GetTableClient(o.AuditTable);
         }
         Container = BlobService.GetBlobContainerClient(o.BlobContainer);
     }
@@ -68,11 +70,15 @@ public sealed class StorageClients
     /// <summary>Registry tokens (credentials and their scope maps).</summary>
     public TableClient Auth { get; }
 
+    /// <summary>The append-only audit log, one partition per UTC day.</summary>
+    public TableClient Audit { get; }
+
     public async Task CreateIfMissingAsync(CancellationToken cancellationToken)
     {
         await Container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         await Repositories.CreateIfNotExistsAsync(cancellationToken);
         await Blobs.CreateIfNotExistsAsync(cancellationToken);
         await Auth.CreateIfNotExistsAsync(cancellationToken);
+        await Audit.CreateIfNotExistsAsync(cancellationToken);
     }
 }

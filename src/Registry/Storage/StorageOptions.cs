@@ -29,6 +29,8 @@ public sealed class StorageOptions
 
     public string AuthTable { get; set; } = "auth";
 
+    public string AuditTable { get; set; } = "audit";
+
     /// <summary>Create the container and tables at start-up when missing (local runs; IaC creates them in Azure).</summary>
     public bool CreateIfMissing { get; set; } = true;
 

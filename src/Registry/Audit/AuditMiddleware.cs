@@ -1,0 +1,92 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Registry.Auth;
+using Registry.Http;
+
+namespace Registry.Audit;
+
+/// <summary>Audit settings (configuration section <c>Audit</c>).</summary>
+public sealed class AuditOptions
+{
+    public const string Section = "Audit";
+
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The share of manifest pulls recorded (0 to 1); pushes, deletes, token issues and denials are always recorded.</summary>
+    public double PullSampleRate { get; set; } = 1.0;
+}
+
+/// <summary>
+/// Records pushes, pulls (manifest reads), deletes, token issues and every denial once the response has been sent,
+/// so the audit write never delays or fails the request it describes.
+/// </summary>
+public sealed partial class AuditMiddleware(RequestDelegate next, AuditLog log, IOptions<AuditOptions> options, TimeProvider time, ILogger<AuditMiddleware> logger)
+{
+    /// <summary>HttpContext item holding the actor's name, set by whoever authenticated the request.</summary>
+    public const string ActorKey = "registry.audit.actor";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        await next(context);
+        if (!options.Value.Enabled)
+        {
+            return;
+        }
+        var entry = Describe(context);
+        if (entry is not null)
+        {
+            context.Response.OnCompleted(async () =>
+            {
+                try
+                {
+                    await log.AppendAsync(entry, CancellationToken.None);
+                }
+                catch (Exception e) when (e is Azure.RequestFailedException or IOException or AggregateException or TaskCanceledException)
+                {
+                    LogAuditWriteFailed(logger, entry.Action, entry.Path, e);
+                }
+            });
+        }
+    }
+
+    private AuditEntry? Describe(HttpContext context)
+    {
+        var request = context.Request;
+        var status = context.Response.StatusCode;
+        var denied = status is 401 or 403 or 429;
+        string? action = null, repository = null, reference = null;
+        if (request.Path.StartsWithSegments("/oauth2/token"))
+        {
+            action = "token";
+        }
+        else if (request.Path.StartsWithSegments("/v2", out var rest) && RegistryRoute.Parse(rest.Value?.TrimStart('/') ?? "") is { } route)
+        {
+            repository = route.Kind == RouteKind.Catalog ? null : route.Name;
+            reference = route.Argument.Length > 0 ? route.Argument : null;
+            action = (route.Kind, request.Method) switch
+            {
+                (RouteKind.Manifest, "PUT") => "push",
+                (RouteKind.Manifest, "GET") when denied || Random.Shared.NextDouble() < options.Value.PullSampleRate => "pull",
+                (RouteKind.Manifest or RouteKind.Blob, "DELETE") => "delete",
+                _ when denied => "access",
+                _ => null,
+            };
+        }
+        else if (denied)
+        {
+            action = "access";
+        }
+        if (action is null)
+        {
+            return null;
+        }
+        var actor = context.Items.TryGetValue(ActorKey, out var name) && name is string s ? s : "anonymous";
+        return new AuditEntry(
+            time.GetUtcNow(), actor, denied ? action + "-denied" : action, repository, reference, status,
+            context.Connection.RemoteIpAddress?.ToString(), request.Headers.UserAgent.ToString(), request.Method, request.Path.Value ?? "");
+    }
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Error, Message = "audit record of {Action} {Path} could not be written")]
+    private static partial void LogAuditWriteFailed(ILogger logger, string action, string path, Exception exception);
+}
