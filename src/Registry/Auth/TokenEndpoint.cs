@@ -17,6 +17,9 @@ public static class TokenEndpoint
 {
     public const string Path = "/oauth2/token";
 
+    /// <summary>Most scopes one token request may name.</summary>
+    public const int MaxScopes = 32;
+
     public static IEndpointRouteBuilder MapTokenEndpoint(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapMethods(Path, [HttpMethods.Get, HttpMethods.Post], IssueAsync);
@@ -79,14 +82,20 @@ public static class TokenEndpoint
             token = caller.Token;
         }
 
-        var requested = (parameters.GetValueOrDefault("scope") ?? [])
-            .SelectMany(s => s.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Take(32)
-            .Select(ResourceAccess.Parse)
-            .OfType<ResourceAccess>()
-            .Select(r => access.Grant(token, r))
-            .Where(r => r.Actions.Count > 0)
-            .ToList();
+        var scopes = (parameters.GetValueOrDefault("scope") ?? []).SelectMany(s => s.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        if (scopes.Count > MaxScopes)
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, $"at most {MaxScopes} scopes per token request");
+            return;
+        }
+        var parsed = scopes.Select(ResourceAccess.Parse).ToList();
+        if (parsed.Any(p => p is null))
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, "a scope is '<type>:<name>:<actions>', e.g. 'repository:team/app:pull,push'");
+            return;
+        }
+        // Whatever the credentials do not allow is left out, silently: the answer never says which repositories exist.
+        var requested = parsed.Select(r => access.Grant(token, r!)).Where(r => r.Actions.Count > 0).ToList();
         var subjectName = token?.Name ?? AccessTokens.AnonymousSubject;
         context.Items[Audit.AuditMiddleware.ActorKey] = subjectName;
         var issued = tokens.IssueAccess(subjectName, requested);
