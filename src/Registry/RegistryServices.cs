@@ -32,6 +32,7 @@ public static class RegistryServices
         services.AddSingleton<PublicEndpoint>();
         services.AddSingleton<AccessControl>();
         services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<EntraIdentities>();
         services.AddSingleton<AuditLog>();
         return services;
     }

@@ -56,7 +56,7 @@ public sealed partial class AuditMiddleware(RequestDelegate next, AuditLog log, 
         var status = context.Response.StatusCode;
         var denied = status is 401 or 403 or 429;
         string? action = null, repository = null, reference = null;
-        if (request.Path.StartsWithSegments("/oauth2/token"))
+        if (request.Path.StartsWithSegments("/oauth2"))
         {
             action = "token";
         }

@@ -21,7 +21,7 @@ public sealed record Caller(string? Name, TokenGrant? Grant, RegistryToken? Toke
 /// 401 with the Bearer challenge docker and containerd follow, scoped to what the request needed.
 /// </summary>
 public sealed class AccessControl(
-    IOptions<AuthOptions> options, AccessTokens tokens, RegistryTokens registryTokens, PublicEndpoint endpoint, LoginThrottle throttle)
+    IOptions<AuthOptions> options, AccessTokens tokens, RegistryTokens registryTokens, PublicEndpoint endpoint, LoginThrottle throttle, TimeProvider time)
 {
     private const string CallerKey = "registry.caller";
 
@@ -63,10 +63,37 @@ public sealed class AccessControl(
         }
         if (value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) && TryDecodeBasic(value.Parameter, out var user, out var password))
         {
+            if (user == RefreshTokenUser)
+            {
+                var identity = await IdentityOfRefreshTokenAsync(password, context.RequestAborted);
+                return identity is null ? new Caller(null, null, null, true) : new Caller(identity.Name, null, identity, false);
+            }
             var (token, retryAfter) = await VerifyPasswordAsync(context, user, password);
             return token is null ? new Caller(null, null, null, true, retryAfter) : new Caller(token.Name, null, token, false);
         }
         return new Caller(null, null, null, true);
+    }
+
+    /// <summary>The user name docker sends when the password is a registry refresh token (an Entra ID sign-in).</summary>
+    public const string RefreshTokenUser = "00000000-0000-0000-0000-000000000000";
+
+    /// <summary>
+    /// Who a refresh token stands for: its registry token, looked up again so a disabled or expired one stops at once;
+    /// or, for an Entra ID principal, the rules fixed in it at exchange time. Null when invalid.
+    /// </summary>
+    public async Task<RegistryToken?> IdentityOfRefreshTokenAsync(string refreshToken, CancellationToken cancellationToken)
+    {
+        var grant = await tokens.ValidateRefreshAsync(refreshToken);
+        if (grant is null)
+        {
+            return null;
+        }
+        if (grant.Rules is { } rules)
+        {
+            return new RegistryToken(grant.Subject, [], rules, true, null);
+        }
+        var token = await registryTokens.FindAsync(grant.Subject, cancellationToken);
+        return token is not null && token.IsUsableAt(time.GetUtcNow()) ? token : null;
     }
 
     /// <summary>

@@ -6,6 +6,9 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Registry.Auth;
 
+/// <summary>What a verified refresh token says: who, and for identities outside the token table, their rules.</summary>
+public sealed record RefreshGrant(string Subject, IReadOnlyList<AccessRule>? Rules);
+
 /// <summary>What a verified access token says: who, and which actions on which resources.</summary>
 public sealed record TokenGrant(string Subject, IReadOnlyList<ResourceAccess> Access);
 
@@ -74,9 +77,23 @@ public sealed class AccessTokens : IDisposable
         return (Create(subject, _options.Service, now, _options.AccessTokenLifetime, claims), now, _options.AccessTokenLifetime);
     }
 
-    /// <summary>A long-lived refresh token for <paramref name="subject"/>; it grants nothing by itself.</summary>
-    public string IssueRefresh(string subject) =>
-        Create(subject, _options.Service + RefreshSuffix, _time.GetUtcNow(), _options.RefreshTokenLifetime, new Dictionary<string, object>());
+    /// <summary>
+    /// A long-lived refresh token for <paramref name="subject"/>; it grants nothing by itself. An identity that is not a
+    /// registry token (an Entra ID principal) carries its <paramref name="rules"/> inside it, fixed at exchange time.
+    /// </summary>
+    public string IssueRefresh(string subject, IReadOnlyList<AccessRule>? rules = null, TimeSpan? lifetime = null)
+    {
+        var claims = new Dictionary<string, object>();
+        if (rules is not null)
+        {
+            claims["rules"] = rules.Select(r => new Dictionary<string, object>
+            {
+                ["pattern"] = r.Pattern,
+                ["actions"] = r.Actions.ToList<object>(),
+            }).ToList<object>();
+        }
+        return Create(subject, _options.Service + RefreshSuffix, _time.GetUtcNow(), lifetime ?? _options.RefreshTokenLifetime, claims);
+    }
 
     /// <summary>The grant of a valid access token; null for anything else (expired, forged, wrong audience, a refresh token).</summary>
     public async Task<TokenGrant?> ValidateAccessAsync(string token)
@@ -103,9 +120,25 @@ public sealed class AccessTokens : IDisposable
         return new TokenGrant(result.Subject, access);
     }
 
-    /// <summary>The subject of a valid refresh token; null otherwise.</summary>
-    public async Task<string?> ValidateRefreshAsync(string token) =>
-        (await ValidateAsync(token, _options.Service + RefreshSuffix))?.Subject;
+    /// <summary>The subject (and, for Entra identities, the rules) of a valid refresh token; null otherwise.</summary>
+    public async Task<RefreshGrant?> ValidateRefreshAsync(string token)
+    {
+        var result = await ValidateAsync(token, _options.Service + RefreshSuffix);
+        if (result is null)
+        {
+            return null;
+        }
+        List<AccessRule>? rules = null;
+        if (result.TryGetPayloadValue<JsonElement>("rules", out var claim) && claim.ValueKind == JsonValueKind.Array)
+        {
+            rules = claim.EnumerateArray()
+                .Where(r => r.ValueKind == JsonValueKind.Object && r.TryGetProperty("pattern", out _) && r.TryGetProperty("actions", out _))
+                .Select(r => new AccessRule(r.GetProperty("pattern").GetString() ?? "",
+                    r.GetProperty("actions").EnumerateArray().Select(a => a.GetString() ?? "").ToList()))
+                .ToList();
+        }
+        return new RefreshGrant(result.Subject, rules);
+    }
 
     private string Create(string subject, string audience, DateTimeOffset now, TimeSpan lifetime, Dictionary<string, object> claims)
     {

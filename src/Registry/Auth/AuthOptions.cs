@@ -38,4 +38,30 @@ public sealed class AuthOptions
 
     /// <summary>Repository patterns (<c>public/*</c>, <c>library/alpine</c>) anyone may pull without credentials.</summary>
     public List<string> AnonymousPull { get; set; } = [];
+
+    /// <summary>Entra ID sign-in; off while <see cref="EntraOptions.Authority"/> is unset.</summary>
+    public EntraOptions Entra { get; set; } = new();
+}
+
+/// <summary>
+/// Entra ID identities (people, managed identities, CI federated identities) exchange their Entra access token for a
+/// registry refresh token at <c>/oauth2/exchange</c>. Which repositories they reach comes from their app roles or
+/// group ids, mapped to scope-map rules here.
+/// </summary>
+public sealed class EntraOptions
+{
+    /// <summary>e.g. <c>https://login.microsoftonline.com/&lt;tenant id&gt;/v2.0</c>; its OpenID metadata gives issuer and keys.</summary>
+    public string? Authority { get; set; }
+
+    /// <summary>The audience Entra tokens must carry: the registry's application id URI or client id.</summary>
+    public string? Audience { get; set; }
+
+    /// <summary>Fetch metadata over HTTPS only (tests point it at a local endpoint).</summary>
+    public bool RequireHttpsMetadata { get; set; } = true;
+
+    /// <summary>App role name or group object id → rules like <c>app/*=pull,push</c>.</summary>
+    public Dictionary<string, List<string>> RoleRules { get; set; } = [];
+
+    /// <summary>How long the registry refresh token from an exchange is valid (ACR: 3 hours).</summary>
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromHours(3);
 }

@@ -23,7 +23,45 @@ public static class TokenEndpoint
     public static IEndpointRouteBuilder MapTokenEndpoint(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapMethods(Path, [HttpMethods.Get, HttpMethods.Post], IssueAsync);
+        endpoints.MapPost(ExchangePath, ExchangeAsync);
         return endpoints;
+    }
+
+    public const string ExchangePath = "/oauth2/exchange";
+
+    /// <summary>
+    /// <c>POST /oauth2/exchange</c> (ACR's flow): an Entra ID access token in, a registry refresh token out. Docker then
+    /// logs in with user <c>00000000-0000-0000-0000-000000000000</c> and that refresh token as the password.
+    /// </summary>
+    private static async Task ExchangeAsync(HttpContext context)
+    {
+        var entra = context.RequestServices.GetRequiredService<EntraIdentities>();
+        if (!entra.Enabled)
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, "Entra ID sign-in is not configured (Auth:Entra:Authority)", 404);
+            return;
+        }
+        var parameters = await ReadParametersAsync(context.Request);
+        if (parameters.GetValueOrDefault("grant_type")?.FirstOrDefault() != "access_token")
+        {
+            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, "grant_type must be access_token");
+            return;
+        }
+        var principal = await entra.ValidateAsync(parameters.GetValueOrDefault("access_token")?.FirstOrDefault() ?? "", context.RequestAborted);
+        if (principal is null)
+        {
+            await DenyAsync(context, "the Entra ID token is invalid, expired, for another audience, or maps to no registry rights");
+            return;
+        }
+        context.Items[Audit.AuditMiddleware.ActorKey] = principal.Subject;
+        var options = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value;
+        var refresh = context.RequestServices.GetRequiredService<AccessTokens>().IssueRefresh(principal.Subject, principal.Rules, options.Entra.RefreshTokenLifetime);
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        await using var json = new Utf8JsonWriter(context.Response.Body);
+        json.WriteStartObject();
+        json.WriteString("refresh_token", refresh);
+        json.WriteEndObject();
     }
 
     private static async Task IssueAsync(HttpContext context)
@@ -38,9 +76,8 @@ public static class TokenEndpoint
         var grantType = parameters.GetValueOrDefault("grant_type")?.FirstOrDefault();
         if (grantType == "refresh_token")
         {
-            var subject = await tokens.ValidateRefreshAsync(parameters.GetValueOrDefault("refresh_token")?.FirstOrDefault() ?? "");
-            token = subject is null ? null : await registryTokens.FindAsync(subject, ct);
-            if (token is null || !token.IsUsableAt(context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow()))
+            token = await access.IdentityOfRefreshTokenAsync(parameters.GetValueOrDefault("refresh_token")?.FirstOrDefault() ?? "", ct);
+            if (token is null)
             {
                 await DenyAsync(context, "the refresh token is invalid, expired or its registry token was disabled");
                 return;

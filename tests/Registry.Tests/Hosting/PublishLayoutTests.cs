@@ -44,7 +44,7 @@ public sealed class PublishLayoutTests(RegistryFixture registry)
 
         using var token = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "token", "function.json")));
         var tokenTrigger = token.RootElement.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("type").GetString() == "httpTrigger");
-        Assert.Equal("oauth2/token", tokenTrigger.GetProperty("route").GetString());
+        Assert.Equal("oauth2/{action}", tokenTrigger.GetProperty("route").GetString());
 
         var executable = Path.Combine(dir, "Registry.Host");
         Assert.True(File.Exists(executable), "the handler executable is missing");
