@@ -26,10 +26,16 @@ public sealed partial class DockerEngine
     {
         _dockerHost = dockerHost;
         _directory = directory;
-        _commands = new CommandLine(timeout, new Dictionary<string, string> { ["DOCKER_HOST"] = dockerHost, ["DOCKERD_DIR"] = directory });
+        _commands = new CommandLine(timeout, Environment);
     }
 
     public static Task<DockerEngine> StartAsync() => Started.Value;
+
+    /// <summary>The environment docker and ctr run with (DOCKER_HOST), for tests that expect a command to fail.</summary>
+    public IDictionary<string, string> Environment => new Dictionary<string, string> { ["DOCKER_HOST"] = _dockerHost, ["DOCKERD_DIR"] = _directory };
+
+    /// <summary>containerd's socket inside the engine.</summary>
+    public string ContainerdSocket => Path.Combine(_directory, "exec", "containerd", "containerd.sock");
 
     /// <summary>The same engine, with commands allowed <paramref name="timeout"/> each.</summary>
     public DockerEngine WithTimeout(TimeSpan timeout) => new(_dockerHost, _directory, timeout);
@@ -43,7 +49,7 @@ public sealed partial class DockerEngine
 
     /// <summary>Runs ctr against the engine's containerd, in the k8s.io namespace (the one the kubelet uses).</summary>
     public Task<string> Ctr(params string[] args) =>
-        _commands.Run("ctr", ["--address", Path.Combine(_directory, "exec", "containerd", "containerd.sock"), "-n", "k8s.io", .. args]);
+        _commands.Run("ctr", ["--address", ContainerdSocket, "-n", "k8s.io", .. args]);
 
     /// <summary>
     /// Builds <c>FROM scratch</c> an image whose only layer holds <see cref="PayloadFile"/> from

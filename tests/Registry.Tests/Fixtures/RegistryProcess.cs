@@ -24,6 +24,9 @@ public sealed class RegistryProcess : IAsyncLifetime
     /// <summary>host:port, as image references spell the registry (e.g. <c>127.0.0.1:41234</c>).</summary>
     public string Address => $"127.0.0.1:{Port}";
 
+    /// <summary>The connection string of this registry's own Azurite, for tests that prepare state (tokens) directly.</summary>
+    public string StorageConnectionString => _storage!.ConnectionString;
+
     /// <summary>The owner's credentials as the clients' command lines take them (<c>user:password</c>).</summary>
     public static string Credentials => $"{RegistryFixture.AdminName}:{RegistryFixture.AdminPassword}";
 
