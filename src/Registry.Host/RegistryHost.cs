@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Registry;
 using Registry.Auth;
@@ -29,6 +30,9 @@ public static class RegistryHost
             kestrel.Limits.MaxRequestBodySize = 30 * 1024 * 1024;
             kestrel.AddServerHeader = false;
         });
+        // Request lines can carry credentials (podman sends token-request parameters, password included, in the
+        // query string), and ASP.NET's request logging writes them whole: it never logs below Warning here.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         builder.Services.AddRegistry(builder.Configuration);
         configure?.Invoke(builder);
 
