@@ -1,9 +1,4 @@
 using System.Net;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Registry.Host;
 using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Auth;
@@ -12,29 +7,22 @@ namespace Registry.Tests.Auth;
 [Collection(RegistryTestGroup.Name)]
 public sealed class AnonymousPullTests(RegistryFixture registry) : IAsyncLifetime
 {
-    private WebApplication? _app;
+    private ExtraRegistry? _registry;
     private HttpClient _anonymous = null!;
     private HttpClient _owner = null!;
 
     public async Task InitializeAsync()
     {
-        _app = RegistryHost.Build(
-        [
-            "--Registry:Port=0", $"--Storage:ConnectionString={registry.Storage.ConnectionString}", "--Logging:LogLevel:Default=None",
-            $"--Auth:AdminPassword={RegistryFixture.AdminPassword}", "--Auth:AnonymousPull:0=public/*",
-        ]);
-        await _app.StartAsync();
-        var address = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        _anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = address };
-        _owner = new HttpClient(new BearerTokenHandler(address, RegistryFixture.AdminName, RegistryFixture.AdminPassword, followRedirects: false)) { BaseAddress = address };
+        _registry = await ExtraRegistry.StartAsync(registry.Storage, ["--Auth:AnonymousPull:0=public/*"]);
+        _anonymous = _registry.AnonymousClient();
+        _owner = _registry.OwnerClient();
     }
 
     public async Task DisposeAsync()
     {
         _anonymous.Dispose();
         _owner.Dispose();
-        await _app!.StopAsync();
-        await _app.DisposeAsync();
+        await _registry!.DisposeAsync();
     }
 
     [Fact]

@@ -9,7 +9,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Registry.Host;
 using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Auth;
@@ -24,7 +23,7 @@ public sealed class EntraExchangeTests(RegistryFixture registry) : IAsyncLifetim
     private const string Audience = "api://registry-tests";
     private readonly RSA _tenantKey = RSA.Create(2048);
     private WebApplication? _tenant;
-    private WebApplication? _app;
+    private ExtraRegistry? _registry;
     private HttpClient _client = null!;
     private string _issuer = "";
 
@@ -42,25 +41,18 @@ public sealed class EntraExchangeTests(RegistryFixture registry) : IAsyncLifetim
         await _tenant.StartAsync();
         _issuer = _tenant.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/tenant/v2.0";
 
-        _app = RegistryHost.Build(
+        _registry = await ExtraRegistry.StartAsync(registry.Storage,
         [
-            "--Registry:Port=0", $"--Storage:ConnectionString={registry.Storage.ConnectionString}", "--Logging:LogLevel:Default=None",
-            $"--Auth:AdminPassword={RegistryFixture.AdminPassword}",
             $"--Auth:Entra:Authority={_issuer}", $"--Auth:Entra:Audience={Audience}", "--Auth:Entra:RequireHttpsMetadata=false",
             "--Auth:Entra:RoleRules:pushers:0=entra/*=pull,push",
         ]);
-        await _app.StartAsync();
-        _client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false })
-        {
-            BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()),
-        };
+        _client = _registry.AnonymousClient();
     }
 
     public async Task DisposeAsync()
     {
         _client.Dispose();
-        await _app!.StopAsync();
-        await _app.DisposeAsync();
+        await _registry!.DisposeAsync();
         await _tenant!.StopAsync();
         await _tenant.DisposeAsync();
         _tenantKey.Dispose();

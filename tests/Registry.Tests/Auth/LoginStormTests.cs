@@ -1,12 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Registry.Auth;
-using Registry.Host;
 using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Auth;
@@ -15,26 +10,19 @@ namespace Registry.Tests.Auth;
 [Collection(RegistryTestGroup.Name)]
 public sealed class LoginStormTests(RegistryFixture registry) : IAsyncLifetime
 {
-    private WebApplication? _app;
+    private ExtraRegistry? _registry;
     private HttpClient _client = null!;
 
     public async Task InitializeAsync()
     {
-        _app = RegistryHost.Build(
-        [
-            "--Registry:Port=0", $"--Storage:ConnectionString={registry.Storage.ConnectionString}", "--Logging:LogLevel:Default=None",
-            $"--Auth:AdminPassword={RegistryFixture.AdminPassword}",
-        ]);
-        await _app.StartAsync();
-        var address = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        _client = new HttpClient { BaseAddress = address };
+        _registry = await ExtraRegistry.StartAsync(registry.Storage, []);
+        _client = _registry.AnonymousClient();
     }
 
     public async Task DisposeAsync()
     {
         _client.Dispose();
-        await _app!.StopAsync();
-        await _app.DisposeAsync();
+        await _registry!.DisposeAsync();
     }
 
     private async Task<HttpResponseMessage> LoginAsync(string password, bool viaTokenEndpoint)

@@ -1,11 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Registry.Host;
 using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Auth;
@@ -18,27 +14,21 @@ namespace Registry.Tests.Auth;
 public sealed class SecretHygieneTests(RegistryFixture registry) : IAsyncLifetime
 {
     private readonly CapturedLogs _logs = new();
-    private WebApplication? _app;
+    private ExtraRegistry? _registry;
     private HttpClient _client = null!;
 
     public async Task InitializeAsync()
     {
-        _app = RegistryHost.Build(
-            [
-                "--Registry:Port=0", $"--Storage:ConnectionString={registry.Storage.ConnectionString}",
-                "--Logging:LogLevel:Default=Trace", "--Logging:LogLevel:Microsoft.AspNetCore=Trace",
-                $"--Auth:AdminPassword={RegistryFixture.AdminPassword}",
-            ],
+        _registry = await ExtraRegistry.StartAsync(registry.Storage,
+            ["--Logging:LogLevel:Default=Trace", "--Logging:LogLevel:Microsoft.AspNetCore=Trace"],
             builder => builder.Logging.AddProvider(_logs));
-        await _app.StartAsync();
-        _client = new HttpClient { BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+        _client = _registry.AnonymousClient();
     }
 
     public async Task DisposeAsync()
     {
         _client.Dispose();
-        await _app!.StopAsync();
-        await _app.DisposeAsync();
+        await _registry!.DisposeAsync();
     }
 
     [Fact]

@@ -1,11 +1,7 @@
 using System.Net;
 using Azure.Core;
 using Azure.Core.Pipeline;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Registry.Host;
 using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Reliability;
@@ -19,28 +15,20 @@ namespace Registry.Tests.Reliability;
 public sealed class StorageFaultTests(RegistryFixture registry) : IAsyncLifetime
 {
     private readonly FailingPolicy _fault = new();
-    private WebApplication? _second;
+    private ExtraRegistry? _second;
     private HttpClient _secondClient = null!;
 
     public async Task InitializeAsync()
     {
-        _second = RegistryHost.Build(
-            ["--Registry:Port=0", $"--Storage:ConnectionString={registry.Storage.ConnectionString}", "--Storage:MaxRetries=1",
-             "--Logging:LogLevel:Default=None", $"--Auth:AdminPassword={RegistryFixture.AdminPassword}"],
+        _second = await ExtraRegistry.StartAsync(registry.Storage, ["--Storage:MaxRetries=1"],
             builder => builder.Services.AddSingleton<HttpPipelinePolicy>(_fault));
-        await _second.StartAsync();
-        var address = _second.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _secondClient = new HttpClient(new BearerTokenHandler(new Uri(address), RegistryFixture.AdminName, RegistryFixture.AdminPassword, followRedirects: false))
-        {
-            BaseAddress = new Uri(address),
-        };
+        _secondClient = _second.OwnerClient();
     }
 
     public async Task DisposeAsync()
     {
         _secondClient.Dispose();
-        await _second!.StopAsync();
-        await _second.DisposeAsync();
+        await _second!.DisposeAsync();
     }
 
     [Fact]

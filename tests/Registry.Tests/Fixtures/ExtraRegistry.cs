@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Host;
+
+namespace Registry.Tests.Fixtures;
+
+/// <summary>
+/// A second registry instance, in this process, on the shared fixture's Azurite, with settings of its own (anonymous
+/// pull, Entra, fault injection...). Its owner password is the fixture's, since both write the same owner token.
+/// </summary>
+public sealed class ExtraRegistry : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ExtraRegistry(WebApplication app, Uri address)
+    {
+        _app = app;
+        BaseAddress = address;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<ExtraRegistry> StartAsync(Azurite storage, string[] settings, Action<WebApplicationBuilder>? configure = null)
+    {
+        var app = RegistryHost.Build(
+        [
+            "--Registry:Port=0", $"--Storage:ConnectionString={storage.ConnectionString}", "--Logging:LogLevel:Default=None",
+            $"--Auth:AdminPassword={RegistryFixture.AdminPassword}", .. settings,
+        ], configure);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ExtraRegistry(app, new Uri(address));
+    }
+
+    /// <summary>A client holding the owner's credentials (Bearer tokens fetched as docker does).</summary>
+    public HttpClient OwnerClient() =>
+        new(new BearerTokenHandler(BaseAddress, RegistryFixture.AdminName, RegistryFixture.AdminPassword, followRedirects: false)) { BaseAddress = BaseAddress };
+
+    /// <summary>A client with no credentials.</summary>
+    public HttpClient AnonymousClient() => new(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
