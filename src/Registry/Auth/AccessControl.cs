@@ -25,6 +25,8 @@ public sealed class AccessControl(
 {
     private const string CallerKey = "registry.caller";
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (bool Usable, DateTimeOffset At)> _tokenState = new(StringComparer.Ordinal);
+
     public bool Enabled => options.Value.Enabled;
 
     /// <summary>Resolves the Authorization header once per request.</summary>
@@ -57,9 +59,11 @@ public sealed class AccessControl(
         if (value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
         {
             var grant = await tokens.ValidateAccessAsync(value.Parameter);
-            return grant is null
-                ? new Caller(null, null, null, true)
-                : new Caller(grant.Subject == AccessTokens.AnonymousSubject ? null : grant.Subject, grant, null, false);
+            if (grant is null || !await IsStillUsableAsync(grant.Subject, context.RequestAborted))
+            {
+                return new Caller(null, null, null, true);
+            }
+            return new Caller(grant.Subject == AccessTokens.AnonymousSubject ? null : grant.Subject, grant, null, false);
         }
         if (value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) && TryDecodeBasic(value.Parameter, out var user, out var password))
         {
@@ -72,6 +76,27 @@ public sealed class AccessControl(
             return token is null ? new Caller(null, null, null, true, retryAfter) : new Caller(token.Name, null, token, false);
         }
         return new Caller(null, null, null, true);
+    }
+
+    /// <summary>
+    /// Whether the registry token behind an access token is still enabled and unexpired, so disabling a token stops
+    /// its access tokens within <see cref="AuthOptions.TokenStateCache"/>. Anonymous and Entra subjects have no row.
+    /// </summary>
+    private async Task<bool> IsStillUsableAsync(string subject, CancellationToken cancellationToken)
+    {
+        if (subject == AccessTokens.AnonymousSubject || subject.StartsWith(EntraIdentities.SubjectPrefix, StringComparison.Ordinal))
+        {
+            return true;
+        }
+        var now = time.GetUtcNow();
+        if (_tokenState.TryGetValue(subject, out var known) && now - known.At < options.Value.TokenStateCache)
+        {
+            return known.Usable;
+        }
+        var token = await registryTokens.FindAsync(subject, cancellationToken);
+        var usable = token is not null && token.IsUsableAt(now);
+        _tokenState[subject] = (usable, now);
+        return usable;
     }
 
     /// <summary>The user name docker sends when the password is a registry refresh token (an Entra ID sign-in).</summary>

@@ -27,6 +27,12 @@ public sealed class AuthOptions
 
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// How long an instance trusts its last look at a registry token's state (enabled, unexpired) before checking
+    /// Table again: the longest a disabled token's already issued access tokens keep working.
+    /// </summary>
+    public TimeSpan TokenStateCache { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Accepted clock difference when checking <c>exp</c> and <c>nbf</c>.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 

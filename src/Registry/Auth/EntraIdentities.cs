@@ -16,6 +16,9 @@ public sealed record EntraPrincipal(string Subject, IReadOnlyList<AccessRule> Ru
 /// </summary>
 public sealed class EntraIdentities
 {
+    /// <summary>Subjects of Entra principals start with this; registry token names cannot contain ':'.</summary>
+    public const string SubjectPrefix = "entra:";
+
     private readonly EntraOptions _options;
     private readonly ConfigurationManager<OpenIdConnectConfiguration>? _metadata;
     private readonly JsonWebTokenHandler _handler = new();
@@ -68,7 +71,7 @@ public sealed class EntraIdentities
             .OfType<AccessRule>()
             .ToList();
         var id = jwt.TryGetPayloadValue<string>("oid", out var oid) ? oid : jwt.Subject;
-        return rules.Count == 0 || string.IsNullOrEmpty(id) ? null : new EntraPrincipal("entra:" + id, rules);
+        return rules.Count == 0 || string.IsNullOrEmpty(id) ? null : new EntraPrincipal(SubjectPrefix + id, rules);
     }
 
     /// <summary><c>app/*=pull,push</c> → a rule; null when malformed.</summary>

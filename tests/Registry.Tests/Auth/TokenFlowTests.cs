@@ -168,6 +168,31 @@ public sealed class TokenFlowTests(RegistryFixture registry)
     }
 
     [Fact]
+    public async Task DisablingAToken_StopsItsAlreadyIssuedAccessTokens()
+    {
+        await using var instant = await ExtraRegistry.StartAsync(registry.Storage, ["--Auth:TokenStateCache=00:00:00"]);
+        using var client = instant.AnonymousClient();
+        var repo = RegistryFixture.NewRepository();
+        await new OciTestClient(registry.Client).PushImageAsync(repo, "v1");
+        var name = await CreateTokenAsync(new AccessRule(repo, [Actions.Pull]));
+        using var tokenRequest = new HttpRequestMessage(HttpMethod.Get, $"/oauth2/token?service=registry&scope=repository:{repo}:pull");
+        tokenRequest.Headers.Authorization = Basic(name, "pw-" + name);
+        var issued = JsonDocument.Parse(await (await client.SendAsync(tokenRequest)).Content.ReadAsStringAsync()).RootElement.GetProperty("token").GetString()!;
+
+        async Task<HttpStatusCode> PullAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/{repo}/manifests/v1");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", issued);
+            return (await client.SendAsync(request)).StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await PullAsync());
+        var tokens = registry.Services.GetRequiredService<RegistryTokens>();
+        await tokens.SaveAsync((await tokens.FindAsync(name, CancellationToken.None))! with { Enabled = false }, CancellationToken.None);
+        Assert.Equal(HttpStatusCode.Unauthorized, await PullAsync());
+    }
+
+    [Fact]
     public async Task SecondPassword_WorksAlongsideTheFirst_ForRotation()
     {
         var name = "rot" + Guid.NewGuid().ToString("N")[..8];
