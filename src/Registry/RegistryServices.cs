@@ -33,6 +33,7 @@ public static class RegistryServices
         services.AddSingleton<AccessControl>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<EntraIdentities>();
+        services.AddSingleton<AnonymousPullRules>();
         services.AddSingleton<AuditLog>();
         return services;
     }

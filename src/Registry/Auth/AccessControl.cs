@@ -14,6 +14,9 @@ namespace Registry.Auth;
 public sealed record Caller(string? Name, TokenGrant? Grant, RegistryToken? Token, bool RejectedCredentials, TimeSpan? RetryAfter = null)
 {
     public static readonly Caller Anonymous = new(null, null, null, false);
+
+    /// <summary>The anonymous-pull patterns in force for this request (configuration and table <c>auth</c>).</summary>
+    public IReadOnlyList<string> AnonymousPull { get; init; } = [];
 }
 
 /// <summary>
@@ -21,7 +24,8 @@ public sealed record Caller(string? Name, TokenGrant? Grant, RegistryToken? Toke
 /// 401 with the Bearer challenge docker and containerd follow, scoped to what the request needed.
 /// </summary>
 public sealed class AccessControl(
-    IOptions<AuthOptions> options, AccessTokens tokens, RegistryTokens registryTokens, PublicEndpoint endpoint, LoginThrottle throttle, TimeProvider time)
+    IOptions<AuthOptions> options, AccessTokens tokens, RegistryTokens registryTokens, AnonymousPullRules anonymousPull,
+    PublicEndpoint endpoint, LoginThrottle throttle, TimeProvider time)
 {
     private const string CallerKey = "registry.caller";
 
@@ -36,7 +40,7 @@ public sealed class AccessControl(
         {
             return known;
         }
-        var caller = await ResolveAsync(context);
+        var caller = await ResolveAsync(context) with { AnonymousPull = await AnonymousPatternsAsync(context.RequestAborted) };
         context.Items[CallerKey] = caller;
         if (caller.Name is not null)
         {
@@ -155,7 +159,7 @@ public sealed class AccessControl(
         {
             return true;
         }
-        if (action == Actions.Pull && options.Value.AnonymousPull.Any(p => new AccessRule(p, []).Matches(repository)))
+        if (action == Actions.Pull && caller.AnonymousPull.Any(p => new AccessRule(p, []).Matches(repository)))
         {
             return true;
         }
@@ -172,10 +176,14 @@ public sealed class AccessControl(
         || caller.Grant?.Access.Any(a => a.Type == "registry" && a.Name == "catalog" && a.Actions.Contains(Actions.All)) == true
         || (caller.Token is { } token && token.Rules.Any(r => r.Pattern == "*" && r.Actions.Contains(Actions.All)));
 
+    /// <summary>Anonymous-pull patterns: those in configuration and those an owner stored with the admin CLI.</summary>
+    public async Task<IReadOnlyList<string>> AnonymousPatternsAsync(CancellationToken cancellationToken) =>
+        [.. options.Value.AnonymousPull, .. await anonymousPull.SnapshotAsync(cancellationToken)];
+
     /// <summary>The subset of <paramref name="requested"/> that <paramref name="token"/> (null: anonymous) may have.</summary>
-    public ResourceAccess Grant(RegistryToken? token, ResourceAccess requested)
+    public ResourceAccess Grant(RegistryToken? token, ResourceAccess requested, IReadOnlyList<string> anonymousPatterns)
     {
-        var caller = token is null ? Caller.Anonymous : new Caller(token.Name, null, token, false);
+        var caller = (token is null ? Caller.Anonymous : new Caller(token.Name, null, token, false)) with { AnonymousPull = anonymousPatterns };
         if (requested.Type == "registry" && requested.Name == "catalog")
         {
             return requested with { Actions = AllowsCatalog(caller) ? [Actions.All] : [] };

@@ -51,6 +51,32 @@ public sealed class RegistryTokens(StorageClients clients, TimeProvider time)
         await clients.Auth.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
     }
 
+    /// <summary>
+    /// Every token, in name order. The records carry the password hashes (as <see cref="FindAsync"/> does); callers
+    /// that show tokens must not print them.
+    /// </summary>
+    public async Task<IReadOnlyList<RegistryToken>> ListAsync(CancellationToken cancellationToken)
+    {
+        var tokens = new List<RegistryToken>();
+        await foreach (var entity in clients.Auth.QueryAsync<TableEntity>(e => e.PartitionKey == Partition, cancellationToken: cancellationToken))
+        {
+            tokens.Add(FromEntity(entity));
+        }
+        return tokens;
+    }
+
+    /// <summary>Removes the token; true when it existed, false when there was no token of that name (nothing changes).</summary>
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        if (!IsValidName(name))
+        {
+            return false;
+        }
+        // The SDK treats a delete of a missing entity as done: the 404 comes back as the status, not as an exception.
+        var response = await clients.Auth.DeleteEntityAsync(Partition, name, ETag.All, cancellationToken);
+        return response.Status != 404;
+    }
+
     /// <summary>The token when <paramref name="password"/> is one of its passwords and it is enabled and unexpired; otherwise null.</summary>
     public async Task<RegistryToken?> VerifyAsync(string name, string password, CancellationToken cancellationToken)
     {

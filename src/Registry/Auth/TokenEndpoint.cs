@@ -132,7 +132,8 @@ public static class TokenEndpoint
             return;
         }
         // Whatever the credentials do not allow is left out, silently: the answer never says which repositories exist.
-        var requested = parsed.Select(r => access.Grant(token, r!)).Where(r => r.Actions.Count > 0).ToList();
+        var anonymousPatterns = await access.AnonymousPatternsAsync(ct);
+        var requested = parsed.Select(r => access.Grant(token, r!, anonymousPatterns)).Where(r => r.Actions.Count > 0).ToList();
         var subjectName = token?.Name ?? AccessTokens.AnonymousSubject;
         context.Items[Audit.AuditMiddleware.ActorKey] = subjectName;
         var issued = tokens.IssueAccess(subjectName, requested);

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Auth;
@@ -38,5 +39,21 @@ public sealed class AnonymousPullTests(RegistryFixture registry) : IAsyncLifetim
         var privateRepo = RegistryFixture.NewRepository();
         await new OciTestClient(_owner).PushImageAsync(privateRepo, "1");
         await OciTestClient.AssertErrorAsync(await _anonymous.GetAsync($"/v2/{privateRepo}/manifests/1"), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+    }
+
+    [Fact]
+    public async Task PatternStoredInTable_AsTheAdminCliWritesIt_OpensAnonymousPull()
+    {
+        var prefix = "open" + Guid.NewGuid().ToString("N")[..8];
+        await using var fresh = await ExtraRegistry.StartAsync(registry.Storage, []);
+        await fresh.Services.GetRequiredService<Registry.Auth.AnonymousPullRules>().AddAsync(prefix + "/*", CancellationToken.None);
+        using var owner = fresh.OwnerClient();
+        using var anonymous = fresh.AnonymousClient();
+        var repo = prefix + "/app";
+        await new OciTestClient(owner).PushImageAsync(repo, "1");
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync($"/v2/{repo}/manifests/1")).StatusCode);
+        var token = await anonymous.GetStringAsync($"/oauth2/token?service=registry&scope=repository:{repo}:pull,push");
+        Assert.Contains("\"pull\"", System.Text.Encoding.UTF8.GetString(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(
+            System.Text.Json.JsonDocument.Parse(token).RootElement.GetProperty("token").GetString()!.Split('.')[1])), StringComparison.Ordinal);
     }
 }

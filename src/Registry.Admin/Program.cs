@@ -1,0 +1,1 @@
+return await Registry.Admin.AdminCli.RunAsync(args, Console.Out, Console.Error);
