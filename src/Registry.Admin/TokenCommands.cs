@@ -17,7 +17,7 @@ internal static class TokenCommands
         var name = new Argument<string>("name") { Description = "The token's name: 1-64 characters of A-Z a-z 0-9 - _ (the docker login user name)." };
         var scope = new Option<string[]>("--scope", "-s")
         {
-            Description = "A rule <pattern>=<actions>, repeatable. Patterns: '*', '<name>/*' or a repository name; actions: pull, push, delete or *.",
+            Description = "A rule <pattern>=<actions>, repeatable. Patterns: '*', '<name>/*' or a repository name; actions: pull, push, delete, metadata-read, metadata-write or *.",
             Arity = ArgumentArity.OneOrMore,
         };
         var expires = new Option<string?>("--expires") { Description = "When the token stops working: an ISO 8601 date or time (UTC unless it says otherwise), or a duration such as 90d or 12h. Default: never." };

@@ -159,6 +159,10 @@ public sealed class AccessControl(
         {
             return true;
         }
+        if (action == Actions.MetadataRead && Allows(caller, repository, Actions.Pull))
+        {
+            return true;
+        }
         if (action == Actions.Pull && caller.AnonymousPull.Any(p => new AccessRule(p, []).Matches(repository)))
         {
             return true;

@@ -6,9 +6,16 @@ public static class Actions
     public const string Pull = "pull";
     public const string Push = "push";
     public const string Delete = "delete";
+
+    /// <summary>List tags and referrers without pulling content (implied by pull).</summary>
+    public const string MetadataRead = "metadata-read";
+
+    /// <summary>Change metadata such as tag locks (used by the lifecycle features; granted and carried today).</summary>
+    public const string MetadataWrite = "metadata-write";
+
     public const string All = "*";
 
-    public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal) { Pull, Push, Delete };
+    public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal) { Pull, Push, Delete, MetadataRead, MetadataWrite };
 }
 
 /// <summary>One scope-map rule: the actions granted on repositories matching <see cref="Pattern"/>.</summary>

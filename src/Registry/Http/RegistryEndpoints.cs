@@ -88,9 +88,13 @@ public static class RegistryEndpoints
         }
     }
 
-    /// <summary>What a request needs on its repository: reads need pull, writes pull and push, deletes delete.</summary>
+    /// <summary>
+    /// What a request needs on its repository: listings need metadata-read (which pull implies), content reads pull,
+    /// writes pull and push, deletes delete.
+    /// </summary>
     private static string[] RequiredActions(RouteKind kind, string method) => (kind, method) switch
     {
+        (RouteKind.Tags or RouteKind.Referrers, _) => [Actions.MetadataRead],
         (RouteKind.Manifest or RouteKind.Blob, "DELETE") => [Actions.Delete],
         (RouteKind.Manifest, "PUT") or (RouteKind.UploadStart or RouteKind.Upload, _) => [Actions.Pull, Actions.Push],
         _ => [Actions.Pull],

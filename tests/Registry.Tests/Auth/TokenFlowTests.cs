@@ -193,6 +193,20 @@ public sealed class TokenFlowTests(RegistryFixture registry)
     }
 
     [Fact]
+    public async Task MetadataReadToken_ListsTagsAndReferrers_ButCannotPullContent()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var manifest = await _owner.PushImageAsync(repo, "v1");
+        var lister = await CreateTokenAsync(new AccessRule(repo, [Actions.MetadataRead]));
+        var token = (await TokenAsync(lister, $"repository:{repo}:pull,metadata-read")).GetProperty("token").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await WithBearerAsync(HttpMethod.Get, $"/v2/{repo}/tags/list", token)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await WithBearerAsync(HttpMethod.Get, $"/v2/{repo}/referrers/{OciTestClient.DigestOf(manifest)}", token)).StatusCode);
+        var pull = await WithBearerAsync(HttpMethod.Get, $"/v2/{repo}/manifests/v1", token);
+        Assert.Equal(HttpStatusCode.Unauthorized, pull.StatusCode);
+        Assert.Contains($"scope=\"repository:{repo}:pull\"", pull.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SecondPassword_WorksAlongsideTheFirst_ForRotation()
     {
         var name = "rot" + Guid.NewGuid().ToString("N")[..8];
