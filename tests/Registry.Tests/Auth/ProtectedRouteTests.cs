@@ -79,4 +79,18 @@ public sealed class ProtectedRouteTests(RegistryFixture registry)
         var forty = string.Concat(Enumerable.Range(0, 40).Select(i => $"&scope=repository:r{i}:pull"));
         await OciTestClient.AssertErrorAsync(await registry.Anonymous.GetAsync($"/oauth2/token?service=registry{forty}"), HttpStatusCode.BadRequest, "UNSUPPORTED");
     }
+
+    [Fact]
+    public async Task Row45_OneMegabyteAuthorizationHeader_OrADotFloodedToken_IsRefusedQuickly()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var (huge, _) = await RawHttp.SendAsync(registry.BaseAddress,
+            $"GET /v2/{repo}/manifests/v1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {new string('a', 1024 * 1024)}\r\nConnection: close\r\n\r\n");
+        Assert.True(huge is 400 or 401 or 431 or null, $"status {huge}");
+        using var dots = new HttpRequestMessage(HttpMethod.Get, $"/v2/{repo}/manifests/v1");
+        dots.Headers.TryAddWithoutValidation("Authorization", "Bearer " + new string('.', 100_000));
+        var response = await registry.Anonymous.SendAsync(dots);
+        Assert.True(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.RequestHeaderFieldsTooLarge or HttpStatusCode.BadRequest, response.StatusCode.ToString());
+        Assert.Equal(HttpStatusCode.OK, (await registry.Client.GetAsync("/v2/")).StatusCode);
+    }
 }
