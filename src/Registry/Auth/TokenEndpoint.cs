@@ -12,10 +12,13 @@ namespace Registry.Auth;
 /// <c>/oauth2/token</c>: Docker's token endpoint. GET with Basic credentials (docker, containerd's fallback) and the
 /// OAuth2 POST form (<c>grant_type=password</c> or <c>refresh_token</c>; podman puts its parameters in the query
 /// string). It grants the requested scopes only as far as the credentials allow; no credentials means anonymous.
+/// <c>/oauth2/exchange</c> turns an Entra ID access token into a registry refresh token.
 /// </summary>
 public static class TokenEndpoint
 {
     public const string Path = "/oauth2/token";
+
+    public const string ExchangePath = "/oauth2/exchange";
 
     /// <summary>Most scopes one token request may name.</summary>
     public const int MaxScopes = 32;
@@ -26,8 +29,6 @@ public static class TokenEndpoint
         endpoints.MapPost(ExchangePath, ExchangeAsync);
         return endpoints;
     }
-
-    public const string ExchangePath = "/oauth2/exchange";
 
     /// <summary>
     /// <c>POST /oauth2/exchange</c> (ACR's flow): an Entra ID access token in, a registry refresh token out. Docker then
@@ -67,7 +68,6 @@ public static class TokenEndpoint
     private static async Task IssueAsync(HttpContext context)
     {
         var access = context.RequestServices.GetRequiredService<AccessControl>();
-        var registryTokens = context.RequestServices.GetRequiredService<RegistryTokens>();
         var tokens = context.RequestServices.GetRequiredService<AccessTokens>();
         var parameters = await ReadParametersAsync(context.Request);
         var ct = context.RequestAborted;
