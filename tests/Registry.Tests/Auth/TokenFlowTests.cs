@@ -207,6 +207,23 @@ public sealed class TokenFlowTests(RegistryFixture registry)
     }
 
     [Fact]
+    public async Task OwnerWithoutAConfiguredPassword_GetsOneGeneratedAtFirstStart_ShownOnlyThen()
+    {
+        var tokens = registry.Services.GetRequiredService<RegistryTokens>();
+        var owner = "owner" + Guid.NewGuid().ToString("N")[..8];
+        var generated = await tokens.EnsureOwnerAsync(owner, null, CancellationToken.None);
+        Assert.False(string.IsNullOrEmpty(generated));
+        Assert.Null(await tokens.EnsureOwnerAsync(owner, null, CancellationToken.None));
+        var token = await tokens.VerifyAsync(owner, generated, CancellationToken.None);
+        Assert.NotNull(token);
+        Assert.Contains(token.Rules, r => r.Pattern == "*" && r.Actions.Contains(Actions.All));
+        // A configured password replaces a lost one.
+        Assert.Null(await tokens.EnsureOwnerAsync(owner, "chosen", CancellationToken.None));
+        Assert.NotNull(await tokens.VerifyAsync(owner, "chosen", CancellationToken.None));
+        Assert.Null(await tokens.VerifyAsync(owner, generated, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task SecondPassword_WorksAlongsideTheFirst_ForRotation()
     {
         var name = "rot" + Guid.NewGuid().ToString("N")[..8];
