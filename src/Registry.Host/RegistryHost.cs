@@ -43,8 +43,8 @@ public static class RegistryHost
     }
 
     /// <summary>
-    /// Creates the storage container and tables when configured to (local runs), and makes sure the owner token
-    /// exists. A generated owner password is printed once, on the first start, and never again.
+    /// Creates the storage container and tables when configured to (local runs), loads the shared token signing key
+    /// (creating it on the very first start) and makes sure the owner token exists. A generated owner password is printed once, on the first start, and never again.
     /// </summary>
     public static async Task PrepareStorageAsync(WebApplication app, CancellationToken cancellationToken)
     {
@@ -53,6 +53,7 @@ public static class RegistryHost
         {
             await app.Services.GetRequiredService<StorageClients>().CreateIfMissingAsync(cancellationToken);
         }
+        await app.Services.GetRequiredService<SigningKeys>().LoadAsync(cancellationToken);
         var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
         if (auth.Enabled)
         {

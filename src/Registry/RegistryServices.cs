@@ -27,6 +27,7 @@ public static class RegistryServices
         services.AddSingleton<BlobUploads>();
         services.AddSingleton<ManifestStore>();
         services.AddSingleton<Catalog>();
+        services.AddSingleton<SigningKeys>();
         services.AddSingleton<AccessTokens>();
         services.AddSingleton<RegistryTokens>();
         services.AddSingleton<PublicEndpoint>();

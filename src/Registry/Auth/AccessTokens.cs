@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -13,12 +12,12 @@ public sealed record RefreshGrant(string Subject, IReadOnlyList<AccessRule>? Rul
 public sealed record TokenGrant(string Subject, IReadOnlyList<ResourceAccess> Access);
 
 /// <summary>
-/// Signs and verifies the registry's JWTs (Microsoft.IdentityModel): ES256 only, keys from configuration only
+/// Signs and verifies the registry's JWTs (Microsoft.IdentityModel): ES256 only, keys from <see cref="SigningKeys"/> only
 /// (a <c>jwk</c>, <c>jku</c> or <c>x5u</c> in a token's header is never trusted or fetched), with <c>iss</c>, <c>aud</c>,
 /// <c>exp</c>, <c>nbf</c>, <c>iat</c>, <c>jti</c> and Docker's <c>access</c> claim. Refresh tokens are JWTs of the same
 /// key with a different audience, so one can never pass for the other.
 /// </summary>
-public sealed class AccessTokens : IDisposable
+public sealed class AccessTokens
 {
     /// <summary>The subject of tokens issued without credentials; no registry token may carry this name.</summary>
     public const string AnonymousSubject = "anonymous";
@@ -27,38 +26,16 @@ public sealed class AccessTokens : IDisposable
     private const string RefreshSuffix = ":refresh";
 
     private readonly AuthOptions _options;
+    private readonly SigningKeys _keys;
     private readonly TimeProvider _time;
-    private readonly ECDsa _signingKey;
-    private readonly SigningCredentials _credentials;
-    private readonly List<SecurityKey> _verificationKeys;
-    private readonly List<ECDsa> _ownedKeys = [];
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
 
-    public AccessTokens(IOptions<AuthOptions> options, TimeProvider time)
+    public AccessTokens(IOptions<AuthOptions> options, SigningKeys keys, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
+        _keys = keys;
         _time = time;
-        _signingKey = ECDsa.Create();
-        if (string.IsNullOrWhiteSpace(_options.SigningKeyPem))
-        {
-            _signingKey.GenerateKey(ECCurve.NamedCurves.nistP256);
-        }
-        else
-        {
-            _signingKey.ImportFromPem(_options.SigningKeyPem);
-        }
-        _ownedKeys.Add(_signingKey);
-        var signing = new ECDsaSecurityKey(_signingKey) { KeyId = KeyId(_signingKey) };
-        _credentials = new SigningCredentials(signing, Algorithm);
-        _verificationKeys = [signing];
-        foreach (var pem in _options.VerificationKeysPem)
-        {
-            var key = ECDsa.Create();
-            key.ImportFromPem(pem);
-            _ownedKeys.Add(key);
-            _verificationKeys.Add(new ECDsaSecurityKey(key) { KeyId = KeyId(key) });
-        }
     }
 
     /// <summary>A short-lived access token for <paramref name="subject"/> granting <paramref name="access"/>.</summary>
@@ -152,7 +129,7 @@ public sealed class AccessTokens : IDisposable
             NotBefore = now.UtcDateTime,
             Expires = (now + lifetime).UtcDateTime,
             Claims = claims,
-            SigningCredentials = _credentials,
+            SigningCredentials = _keys.Credentials,
         });
     }
 
@@ -166,7 +143,7 @@ public sealed class AccessTokens : IDisposable
         {
             ValidIssuer = _options.Issuer,
             ValidAudience = audience,
-            IssuerSigningKeys = _verificationKeys,
+            IssuerSigningKeys = _keys.VerificationKeys,
             ValidAlgorithms = [Algorithm],
             RequireSignedTokens = true,
             RequireExpirationTime = true,
@@ -178,16 +155,5 @@ public sealed class AccessTokens : IDisposable
         };
         var result = await _handler.ValidateTokenAsync(token, parameters);
         return result.IsValid ? result.SecurityToken as JsonWebToken : null;
-    }
-
-    private static string KeyId(ECDsa key) =>
-        Base64UrlEncoder.Encode(SHA256.HashData(key.ExportSubjectPublicKeyInfo())[..16]);
-
-    public void Dispose()
-    {
-        foreach (var key in _ownedKeys)
-        {
-            key.Dispose();
-        }
     }
 }

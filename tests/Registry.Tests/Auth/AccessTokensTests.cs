@@ -24,7 +24,7 @@ public sealed class AccessTokensTests
         var options = new AuthOptions { SigningKeyPem = pem };
         configure?.Invoke(options);
         var clock = new ManualClock(Start);
-        return (new AccessTokens(Options.Create(options), clock), clock);
+        return (new AccessTokens(Options.Create(options), SigningKeys.FromOptions(options), clock), clock);
     }
 
     private static string Pem()

@@ -168,6 +168,21 @@ public sealed class TokenFlowTests(RegistryFixture registry)
     }
 
     [Fact]
+    public async Task TokenIssuedByOneInstance_IsAcceptedByAnotherOnTheSameStorage()
+    {
+        await using var other = await ExtraRegistry.StartAsync(registry.Storage, []);
+        var repo = RegistryFixture.NewRepository();
+        await _owner.PushImageAsync(repo, "v1");
+        var name = await CreateTokenAsync(new AccessRule(repo, [Actions.Pull]));
+        var issued = (await TokenAsync(name, $"repository:{repo}:pull")).GetProperty("token").GetString();
+
+        using var client = other.AnonymousClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/{repo}/manifests/v1");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", issued);
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(request)).StatusCode);
+    }
+
+    [Fact]
     public async Task DisablingAToken_StopsItsAlreadyIssuedAccessTokens()
     {
         await using var instant = await ExtraRegistry.StartAsync(registry.Storage, ["--Auth:TokenStateCache=00:00:00"]);

@@ -31,6 +31,7 @@ public sealed class ExtraRegistry : IAsyncDisposable
             "--Registry:Port=0", $"--Storage:ConnectionString={storage.ConnectionString}", "--Logging:LogLevel:Default=None",
             $"--Auth:AdminPassword={RegistryFixture.AdminPassword}", .. settings,
         ], configure);
+        await RegistryHost.PrepareStorageAsync(app, CancellationToken.None);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ExtraRegistry(app, new Uri(address));
