@@ -3,14 +3,20 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Registry;
 using Registry.Auth;
+using Registry.Host.Scheduling;
+using Registry.Host.Telemetry;
+using Registry.Host.Triggers;
+using Registry.Jobs;
 using Registry.Storage;
 
 namespace Registry.Host;
 
 /// <summary>
 /// Builds the registry's web application. Under the Functions host (FUNCTIONS_CUSTOMHANDLER_PORT set) it listens
-/// on 127.0.0.1 at that port and answers the host's readiness poll on <c>GET /</c>; standalone it listens on
-/// <c>Registry:ListenAddress</c>:<c>Registry:Port</c> (127.0.0.1:5000 by default; port 0 picks a free one).
+/// on 127.0.0.1 at that port, answers the host's readiness poll on <c>GET /</c> and takes the timer and queue
+/// invocations the host posts (<see cref="TriggerEndpoints"/>); standalone it listens on
+/// <c>Registry:ListenAddress</c>:<c>Registry:Port</c> (127.0.0.1:5000 by default; port 0 picks a free one) and runs
+/// the same jobs on the same schedules itself (<see cref="InProcessScheduler"/>, off with <c>Jobs:InProcess=false</c>).
 /// </summary>
 public static class RegistryHost
 {
@@ -19,10 +25,11 @@ public static class RegistryHost
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
-        var handlerPort = Environment.GetEnvironmentVariable(CustomHandlerPortVariable);
-        var (address, port) = string.IsNullOrEmpty(handlerPort)
-            ? (builder.Configuration["Registry:ListenAddress"] ?? "127.0.0.1", builder.Configuration.GetValue("Registry:Port", 5000))
-            : ("127.0.0.1", int.Parse(handlerPort, System.Globalization.CultureInfo.InvariantCulture));
+        var handlerPort = builder.Configuration[CustomHandlerPortVariable];
+        var underFunctionsHost = !string.IsNullOrEmpty(handlerPort);
+        var (address, port) = underFunctionsHost
+            ? ("127.0.0.1", int.Parse(handlerPort!, System.Globalization.CultureInfo.InvariantCulture))
+            : (builder.Configuration["Registry:ListenAddress"] ?? "127.0.0.1", builder.Configuration.GetValue("Registry:Port", 5000));
         builder.WebHost.UseUrls($"http://{address}:{port}");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -34,11 +41,26 @@ public static class RegistryHost
         // query string), and ASP.NET's request logging writes them whole: it never logs below Warning here.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         builder.Services.AddRegistry(builder.Configuration);
+        builder.AddRegistryTelemetry();
+        var inProcessJobs = !underFunctionsHost && builder.Configuration.GetValue("Jobs:InProcess", true);
+        if (inProcessJobs)
+        {
+            builder.Services.AddHostedService<InProcessScheduler>();
+        }
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.MapGet("/", () => "registry");
         app.UseRegistry();
+        if (underFunctionsHost)
+        {
+            app.MapFunctionTriggers(app.Services.GetServices<IScheduledJob>());
+        }
+        else if (inProcessJobs)
+        {
+            // A bad schedule setting stops the start here, naming the setting, instead of failing in the background.
+            InProcessScheduler.Schedules(app.Services.GetServices<IScheduledJob>(), app.Configuration);
+        }
         return app;
     }
 

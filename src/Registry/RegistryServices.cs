@@ -4,10 +4,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Registry.Audit;
 using Registry.Auth;
 using Registry.Http;
+using Registry.Jobs;
 using Registry.Storage;
 using Registry.Storage.Blobs;
 using Registry.Storage.Manifests;
 using Registry.Storage.Uploads;
+using Registry.Telemetry;
 
 namespace Registry;
 
@@ -20,6 +22,10 @@ public static class RegistryServices
         services.Configure<AuthOptions>(configuration.GetSection(AuthOptions.Section));
         services.Configure<AuditOptions>(configuration.GetSection(AuditOptions.Section));
         services.AddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddSingleton<RegistryMetrics>();
+        // Every storage client picks up the registered pipeline policies (tests add fault injection the same way).
+        services.AddSingleton<Azure.Core.Pipeline.HttpPipelinePolicy, StorageCallMetrics>();
         services.AddSingleton<StorageClients>();
         services.AddSingleton<SasUrlIssuer>();
         services.AddSingleton<ContentIndex>();
@@ -36,17 +42,23 @@ public static class RegistryServices
         services.AddSingleton<EntraIdentities>();
         services.AddSingleton<AnonymousPullRules>();
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<IScheduledJob, UploadCleanupJob>();
+        services.AddSingleton<IScheduledJob, GarbageCollectionJob>();
+        services.AddSingleton<IScheduledJob, RetentionJob>();
+        services.AddSingleton<ReplicationJob>();
         return services;
     }
 
-    /// <summary>Adds the error mapping and the <c>/v2/</c> routes.</summary>
+    /// <summary>Adds request telemetry, auditing, the error mapping and the routes (<c>/v2/</c>, the token endpoint, <c>/health</c>).</summary>
     public static WebApplication UseRegistry(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<OciFaultMiddleware>();
         app.MapRegistry();
         app.MapTokenEndpoint();
+        app.MapHealth();
         return app;
     }
 }

@@ -10,7 +10,10 @@ public static class OciResponses
     public const string DockerContentDigest = "Docker-Content-Digest";
     public const string DockerUploadUuid = "Docker-Upload-UUID";
 
-    /// <summary>Writes <c>{"errors":[{"code","message","detail"}]}</c> with the error's status (headers only for HEAD).</summary>
+    /// <summary>
+    /// Writes <c>{"errors":[{"code","message","detail"}],"correlationId":"..."}</c> with the error's status (headers only
+    /// for HEAD). The correlation id is the request's, as in its logs and traces.
+    /// </summary>
     public static async Task WriteErrorAsync(HttpContext context, OciError error)
     {
         var response = context.Response;
@@ -36,6 +39,7 @@ public static class OciResponses
         }
         json.WriteEndObject();
         json.WriteEndArray();
+        json.WriteString("correlationId", context.TraceIdentifier);
         json.WriteEndObject();
     }
 

@@ -14,7 +14,7 @@ namespace Registry.Tests.Reliability;
 [Collection(RegistryTestGroup.Name)]
 public sealed class StorageFaultTests(RegistryFixture registry) : IAsyncLifetime
 {
-    private readonly FailingPolicy _fault = new();
+    private readonly StorageOutage _fault = new();
     private ExtraRegistry? _second;
     private HttpClient _secondClient = null!;
 
@@ -78,19 +78,5 @@ public sealed class StorageFaultTests(RegistryFixture registry) : IAsyncLifetime
         var put = await _secondClient.PutAsync(OciTestClient.WithDigest(patch2.Headers.Location!, OciTestClient.DigestOf(content)), null);
         Assert.Equal(HttpStatusCode.Created, put.StatusCode);
         Assert.Equal(content, await registry.FollowingClient.GetByteArrayAsync($"/v2/{repo}/blobs/{OciTestClient.DigestOf(content)}"));
-    }
-
-    /// <summary>Fails every storage call with an I/O error while <see cref="Failing"/> is set.</summary>
-    private sealed class FailingPolicy : HttpPipelineSynchronousPolicy
-    {
-        public volatile bool Failing;
-
-        public override void OnSendingRequest(HttpMessage message)
-        {
-            if (Failing)
-            {
-                throw new IOException("injected storage outage");
-            }
-        }
     }
 }

@@ -4,6 +4,7 @@ using Azure.Storage.Blobs.Specialized;
 using Registry.Hashing;
 using Registry.Oci;
 using Registry.Storage.Blobs;
+using Registry.Telemetry;
 
 namespace Registry.Storage.Uploads;
 
@@ -12,7 +13,7 @@ namespace Registry.Storage.Uploads;
 /// of the session's own blob, and a commit that happens only once the whole content hashed to the digest the
 /// client named. Until then nothing about the blob is visible to pulls.
 /// </summary>
-public sealed class BlobUploads(StorageClients clients, ContentIndex content, BlobLinks links, TimeProvider time)
+public sealed class BlobUploads(StorageClients clients, ContentIndex content, BlobLinks links, RegistryMetrics metrics, TimeProvider time)
 {
     /// <summary>Sessions older than this are unknown: Blob storage drops uncommitted blocks after 7 days.</summary>
     public static readonly TimeSpan SessionLifetime = TimeSpan.FromDays(6);
@@ -159,6 +160,33 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         return await links.LinkAsync(repository, digest, entry, null, cancellationToken);
     }
 
+    /// <summary>
+    /// Removes every session older than <see cref="SessionLifetime"/> (their staged blocks expire uncommitted) and
+    /// counts the rest. This scans the upload rows of every repository partition (server-side filtered, keys and
+    /// <c>Created</c> only), which suits an hourly job; a session that a request is using is never old enough.
+    /// </summary>
+    public async Task<UploadSweep> SweepExpiredAsync(CancellationToken cancellationToken)
+    {
+        var cutoff = time.GetUtcNow() - SessionLifetime;
+        var filter = TableClient.CreateQueryFilter(
+            $"RowKey ge {TableKeys.UploadPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.UploadPrefix)}");
+        int open = 0, removed = 0;
+        await foreach (var row in clients.Repositories.QueryAsync<TableEntity>(filter, 1000, ["PartitionKey", "RowKey", "Created"], cancellationToken))
+        {
+            if (row.GetDateTimeOffset("Created") is { } created && created >= cutoff)
+            {
+                open++;
+                continue;
+            }
+            var response = await clients.Repositories.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken);
+            if (response.Status != 404)
+            {
+                removed++;
+            }
+        }
+        return new UploadSweep(open, removed);
+    }
+
     /// <summary>Forgets the session; its staged blocks expire uncommitted.</summary>
     public async Task CancelAsync(UploadEntity session, CancellationToken cancellationToken) =>
         await clients.Repositories.DeleteEntityAsync(session.PartitionKey, session.RowKey, ETag.All, cancellationToken);
@@ -189,7 +217,9 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
     {
         try
         {
-            return await BlockStager.StageAsync(clients.Container.GetBlockBlobClient(blobName), body, hash, blocksAvailable, cancellationToken);
+            var staged = await BlockStager.StageAsync(clients.Container.GetBlockBlobClient(blobName), body, hash, blocksAvailable, cancellationToken);
+            metrics.RecordBytesAccepted(staged.Length);
+            return staged;
         }
         catch (BlockLimitExceededException e)
         {
@@ -201,3 +231,6 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
 
     private static bool IsUploadId(string id) => id.Length == 32 && !id.AsSpan().ContainsAnyExcept(LowerHex);
 }
+
+/// <summary>What an upload-cleanup sweep found: sessions still open, and expired sessions it removed.</summary>
+public sealed record UploadSweep(int Open, int Removed);
