@@ -2,6 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using NCrontab;
+using Registry.Jobs;
 using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Hosting;
@@ -50,6 +53,57 @@ public sealed class PublishLayoutTests(RegistryFixture registry)
         Assert.True(File.Exists(executable), "the handler executable is missing");
         Assert.True((File.GetUnixFileMode(executable) & UnixFileMode.UserExecute) != 0, "the handler is not executable");
         Assert.True(File.Exists(Path.Combine(dir, "Registry.Host.dll")));
+    }
+
+    [Fact]
+    public async Task Publish_HasOneFunctionPerTrigger_EachBoundAsTheHandlerExpects()
+    {
+        var dir = await Published.Value;
+        var functions = Directory.GetDirectories(dir)
+            .Where(d => File.Exists(Path.Combine(d, "function.json")))
+            .Select(Path.GetFileName)
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(["garbage-collection", "health", "registry", "replicate", "retention", "token", "upload-cleanup"], functions);
+        Assert.Empty(Directory.GetFiles(dir, "function.json", SearchOption.TopDirectoryOnly));
+
+        JsonElement Trigger(string function)
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, function, "function.json")));
+            return document.RootElement.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("direction").GetString() == "in").Clone();
+        }
+
+        // Each timer is named after its job and reads the schedule from the job's own app setting.
+        var jobs = registry.Services.GetServices<IScheduledJob>().ToList();
+        Assert.Equal(["garbage-collection", "retention", "upload-cleanup"], jobs.Select(j => j.Name).Order(StringComparer.Ordinal));
+        foreach (var job in jobs)
+        {
+            var timer = Trigger(job.Name);
+            Assert.Equal("timerTrigger", timer.GetProperty("type").GetString());
+            Assert.Equal($"%{job.ScheduleSetting}%", timer.GetProperty("schedule").GetString());
+            Assert.NotNull(CrontabSchedule.TryParse(job.DefaultSchedule, new CrontabSchedule.ParseOptions { IncludingSeconds = true }));
+        }
+
+        var queue = Trigger(ReplicationJob.Name);
+        Assert.Equal("queueTrigger", queue.GetProperty("type").GetString());
+        Assert.Equal("message", queue.GetProperty("name").GetString());
+        Assert.Equal("replication", queue.GetProperty("queueName").GetString());
+        Assert.Equal("ReplicationQueue", queue.GetProperty("connection").GetString());
+
+        var health = Trigger("health");
+        Assert.Equal("health", health.GetProperty("route").GetString());
+        Assert.Equal("anonymous", health.GetProperty("authLevel").GetString());
+    }
+
+    [Fact]
+    public async Task Publish_IsSelfContainedAndReadyToRun()
+    {
+        var dir = await Published.Value;
+        Assert.True(File.Exists(Path.Combine(dir, "libcoreclr.so")), "the .NET runtime is not in the package");
+        Assert.True(File.Exists(Path.Combine(dir, "libhostfxr.so")));
+        using var registryAssembly = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(Path.Combine(dir, "Registry.dll")));
+        // A ReadyToRun image carries a managed native header; plain IL does not.
+        Assert.NotNull(registryAssembly.PEHeaders.CorHeader);
+        Assert.NotEqual(0, registryAssembly.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size);
     }
 
     [Fact]
