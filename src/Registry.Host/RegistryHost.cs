@@ -75,15 +75,23 @@ public static class RegistryHost
         {
             await app.Services.GetRequiredService<StorageClients>().CreateIfMissingAsync(cancellationToken);
         }
-        await app.Services.GetRequiredService<SigningKeys>().LoadAsync(cancellationToken);
+        // The key and the owner are independent: fetched side by side, the start waits for one round trip, not two.
+        await Task.WhenAll(
+            app.Services.GetRequiredService<SigningKeys>().LoadAsync(cancellationToken),
+            EnsureOwnerAsync(app, cancellationToken));
+    }
+
+    private static async Task EnsureOwnerAsync(WebApplication app, CancellationToken cancellationToken)
+    {
         var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
-        if (auth.Enabled)
+        if (!auth.Enabled)
         {
-            var generated = await app.Services.GetRequiredService<RegistryTokens>().EnsureOwnerAsync(auth.AdminName, auth.AdminPassword, cancellationToken);
-            if (generated is not null)
-            {
-                Console.WriteLine($"Owner credential created (shown once, store it now): user '{auth.AdminName}', password '{generated}'");
-            }
+            return;
+        }
+        var generated = await app.Services.GetRequiredService<RegistryTokens>().EnsureOwnerAsync(auth.AdminName, auth.AdminPassword, cancellationToken);
+        if (generated is not null)
+        {
+            Console.WriteLine($"Owner credential created (shown once, store it now): user '{auth.AdminName}', password '{generated}'");
         }
     }
 }

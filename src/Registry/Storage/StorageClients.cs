@@ -75,10 +75,11 @@ public sealed class StorageClients
 
     public async Task CreateIfMissingAsync(CancellationToken cancellationToken)
     {
-        await Container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        await Repositories.CreateIfNotExistsAsync(cancellationToken);
-        await Blobs.CreateIfNotExistsAsync(cancellationToken);
-        await Auth.CreateIfNotExistsAsync(cancellationToken);
-        await Audit.CreateIfNotExistsAsync(cancellationToken);
+        await Task.WhenAll(
+            Container.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
+            Repositories.CreateIfNotExistsAsync(cancellationToken),
+            Blobs.CreateIfNotExistsAsync(cancellationToken),
+            Auth.CreateIfNotExistsAsync(cancellationToken),
+            Audit.CreateIfNotExistsAsync(cancellationToken));
     }
 }
