@@ -29,5 +29,3 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' = {
     WorkspaceResourceId: logAnalytics.id
   }
 }
-
-output applicationInsightsName string = applicationInsights.name

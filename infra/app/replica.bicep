@@ -75,6 +75,5 @@ resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
   properties: roleFor('0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3', appIdentity.properties.principalId)
 }
 
-output name string = account.name
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output tableEndpoint string = account.properties.primaryEndpoints.table

@@ -114,5 +114,4 @@ output name string = account.name
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output tableEndpoint string = account.properties.primaryEndpoints.table
 output queueEndpoint string = account.properties.primaryEndpoints.queue
-output replicationQueueName string = replicationQueue.name
 output deploymentContainerUrl string = '${account.properties.primaryEndpoints.blob}${deploymentContainer.name}'
