@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Deployment;
 
@@ -197,6 +198,43 @@ public sealed class TemplateResourceTests
         // The public URL is the host name Azure assigned the app, read after it exists.
         Assert.Matches(@"^\[format\('https://\{0\}', reference\('[^']*/Microsoft\.Web/sites/func-[a-z0-9]+', '[^']+'\)\.defaultHostName\)\]$", settings["Registry__PublicUrl"]);
         Assert.Equal("[parameters('adminPassword')]", settings["Auth__AdminPassword"]);
+    }
+
+    [Fact]
+    public async Task FunctionJsonBindings_FindEverySettingConnectionAndQueueTheyNameInTheTemplate()
+    {
+        var snapshot = await InfraTemplate.WithoutReplicasAsync();
+        var settings = snapshot.AppSettings;
+        var queues = snapshot.OfType("Microsoft.Storage/storageAccounts/queueServices/queues").Select(q => Snapshot.Id(q).Split('/')[^1]).ToHashSet();
+        var functions = Directory.GetFiles(Path.Combine(RepoPaths.Root, "src", "Registry.Host", "Functions"), "function.json", SearchOption.AllDirectories);
+        Assert.NotEmpty(functions);
+
+        foreach (var file in functions)
+        {
+            using var function = JsonDocument.Parse(await File.ReadAllTextAsync(file));
+            foreach (var binding in function.RootElement.GetProperty("bindings").EnumerateArray())
+            {
+                foreach (var property in binding.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String))
+                {
+                    var value = property.Value.GetString()!;
+                    // %NAME% in a binding is resolved from app settings when the host loads the function.
+                    if (value.Length > 2 && value.StartsWith('%') && value.EndsWith('%'))
+                    {
+                        Assert.True(settings.ContainsKey(value[1..^1]), $"{file}: {property.Name} reads app setting {value[1..^1]}, which the template does not set");
+                    }
+                }
+                if (binding.TryGetProperty("connection", out var connection))
+                {
+                    // An identity-based connection is a group of settings named <connection>__<property>.
+                    Assert.True(settings.Keys.Any(k => k.StartsWith(connection.GetString() + "__", StringComparison.Ordinal)),
+                        $"{file}: connection {connection.GetString()} has no {connection.GetString()}__* app settings in the template");
+                }
+                if (binding.GetProperty("type").GetString() == "queueTrigger")
+                {
+                    Assert.Contains(binding.GetProperty("queueName").GetString()!, queues);
+                }
+            }
+        }
     }
 
     [Fact]
