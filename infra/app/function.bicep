@@ -1,0 +1,162 @@
+// The Flex Consumption plan and the function app that runs the registry as a custom handler, with every app
+// setting the registry and the Functions host read. All identity-based: no key or connection string is set.
+
+import { tagsType } from 'conventions.bicep'
+
+param appName string
+param planName string
+param location string
+param tags tagsType
+
+@description('Name of the user-assigned identity (in this resource group) the app runs as.')
+param identityName string
+
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int
+
+param applicationInsightsName string
+param storageAccountName string
+param blobEndpoint string
+param tableEndpoint string
+param queueEndpoint string
+param deploymentContainerUrl string
+param topicEndpoint string
+
+@description('Blob endpoints of the replica accounts, in replicaRegions order.')
+param replicaBlobEndpoints string[]
+
+@description('Table endpoints of the replica accounts, in the same order.')
+param replicaTableEndpoints string[]
+
+@secure()
+@description('Password of the registry\'s owner credential.')
+param adminPassword string
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: identityName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
+  name: appName
+  location: location
+  // azd deploy finds the app to deploy the `registry` service of azure.yaml to by this tag.
+  tags: union(tags, { 'azd-service-name': 'registry' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      // Flex Consumption's custom-handler stack: the host starts the executable named in host.json.
+      runtime: {
+        name: 'custom'
+        version: '1.0'
+      }
+    }
+  }
+}
+
+// Publishing credentials (FTP and the SCM site's basic auth) are off: azd deploys with an Entra ID token.
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-11-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-11-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+// App settings are a child resource rather than siteConfig.appSettings so that Registry__PublicUrl can use the
+// host name Azure actually assigned (properties.defaultHostName) without a reference cycle. This resource owns the
+// whole collection: a setting added by hand in the portal is removed by the next provision.
+resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: {
+    // Functions host storage, identity-based: the host reads AzureWebJobsStorage__* as one connection.
+    AzureWebJobsStorage__accountName: storageAccountName
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identity.properties.clientId
+    APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+    // DefaultAzureCredential in the registry picks the user-assigned identity by this.
+    AZURE_CLIENT_ID: identity.properties.clientId
+    // The host parses this as a long (bytes) and applies it before forwarding to the handler; its default is
+    // 100 MB, too small for image layers. 10 GiB here; the registry streams bodies, so memory does not grow with it.
+    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '10737418240'
+    Registry__PublicUrl: 'https://${functionApp.properties.defaultHostName}'
+    Storage__BlobServiceUri: blobEndpoint
+    Storage__TableServiceUri: tableEndpoint
+    Storage__ManagedIdentityClientId: identity.properties.clientId
+    // The container, tables and queue come from this template; the app does not create them in Azure.
+    Storage__CreateIfMissing: 'false'
+    Auth__AdminPassword: adminPassword
+    Events__TopicEndpoint: topicEndpoint
+    Replication__BlobServiceUris: join(replicaBlobEndpoints, ',')
+    Replication__TableServiceUris: join(replicaTableEndpoints, ',')
+    // NCRONTAB (six fields, seconds first), read by the timer functions' function.json as %JOBS_..._SCHEDULE%.
+    JOBS_UPLOAD_CLEANUP_SCHEDULE: '0 0 * * * *'
+    JOBS_GARBAGE_COLLECTION_SCHEDULE: '0 30 3 * * *'
+    JOBS_RETENTION_SCHEDULE: '0 0 3 * * *'
+    // The queue trigger's identity-based connection `ReplicationQueue` (queue `replication`).
+    ReplicationQueue__queueServiceUri: queueEndpoint
+    ReplicationQueue__credential: 'managedidentity'
+    ReplicationQueue__clientId: identity.properties.clientId
+  }
+}
+
+output name string = functionApp.name
+output defaultHostName string = functionApp.properties.defaultHostName
