@@ -12,6 +12,11 @@ internal static class BenchmarkRunner
         new HashingWorkload(),
         new StorageCallsWorkload(),
         new ColdStartWorkload(),
+        new ManifestReadWorkload(),
+        new BlobHeadWorkload(),
+        new SmallImagesWorkload(),
+        new TagListWorkload(),
+        new CatalogWorkload(),
     ];
 
     public static async Task<int> MainAsync(string[] args, TextWriter output, TextWriter progress, CancellationToken cancellationToken)
