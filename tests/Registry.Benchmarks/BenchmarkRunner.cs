@@ -17,6 +17,9 @@ internal static class BenchmarkRunner
         new SmallImagesWorkload(),
         new TagListWorkload(),
         new CatalogWorkload(),
+        new LargePushWorkload(),
+        new LargePullWorkload(),
+        new MemoryWorkload(),
     ];
 
     public static async Task<int> MainAsync(string[] args, TextWriter output, TextWriter progress, CancellationToken cancellationToken)
