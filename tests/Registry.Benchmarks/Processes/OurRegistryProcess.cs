@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Registry.Benchmarks.Processes;
+
+/// <summary>
+/// Our registry as a process of its own (the Release build of src/Registry.Host, <c>dotnet Registry.Host.dll</c> or
+/// its apphost), on a free loopback port, over the given Azurite. A process of its own keeps the load generator's
+/// CPU and allocations out of the registry's /proc figures.
+/// </summary>
+internal sealed class OurRegistryProcess : IAsyncDisposable
+{
+    public static readonly OwnerCredentials Owner = new("admin", "bench-owner-password");
+
+    private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(60);
+
+    private readonly ManagedProcess _process;
+
+    private OurRegistryProcess(ManagedProcess process, Uri address, TimeSpan startup)
+    {
+        _process = process;
+        Target = new RegistryTarget("ours", address, process.Id, Owner);
+        Startup = startup;
+    }
+
+    public RegistryTarget Target { get; }
+
+    /// <summary>From just before the process was started to the first HTTP answer of <c>GET /v2/</c> (any status).</summary>
+    public TimeSpan Startup { get; }
+
+    /// <param name="storagePrefix">Names the container and tables, so a registry can start with nothing in it on a shared Azurite.</param>
+    public static async Task<OurRegistryProcess> StartAsync(Azurite storage, bool appHost, string? storagePrefix, CancellationToken cancellationToken)
+    {
+        var dll = RepoPaths.HostDll;
+        if (!File.Exists(dll))
+        {
+            throw new InvalidOperationException($"{dll} is missing: build the benchmark project (it references src/Registry.Host).");
+        }
+        var port = LocalPorts.Free();
+        var environment = new Dictionary<string, string>
+        {
+            ["Storage__ConnectionString"] = storage.ConnectionString,
+            ["Registry__ListenAddress"] = "127.0.0.1",
+            ["Registry__Port"] = port.ToString(CultureInfo.InvariantCulture),
+            ["Auth__AdminName"] = Owner.User,
+            ["Auth__AdminPassword"] = Owner.Password,
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        if (storagePrefix is not null)
+        {
+            environment["Storage__BlobContainer"] = storagePrefix;
+            foreach (var table in new[] { "Repositories", "Blobs", "Auth", "Audit" })
+            {
+                environment[$"Storage__{table}Table"] = storagePrefix + table.ToLowerInvariant();
+            }
+        }
+        var address = new Uri($"http://127.0.0.1:{port}");
+        var watch = Stopwatch.StartNew();
+        var process = appHost
+            ? ManagedProcess.Start(RepoPaths.HostAppHost, [], environment, AppContext.BaseDirectory)
+            : ManagedProcess.Start("dotnet", [dll], environment, AppContext.BaseDirectory);
+        try
+        {
+            await HttpProbe.WaitForAnswerAsync(new Uri(address, "/v2/"), process, StartDeadline, cancellationToken);
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+        return new OurRegistryProcess(process, address, watch.Elapsed);
+    }
+
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
+}
