@@ -42,6 +42,8 @@ public static class RegistryServices
         services.AddSingleton<EntraIdentities>();
         services.AddSingleton<AnonymousPullRules>();
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<AuditWriter>();
+        services.AddHostedService(provider => provider.GetRequiredService<AuditWriter>());
         services.AddSingleton<IScheduledJob, UploadCleanupJob>();
         services.AddSingleton<IScheduledJob, GarbageCollectionJob>();
         services.AddSingleton<IScheduledJob, RetentionJob>();

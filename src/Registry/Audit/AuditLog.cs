@@ -23,7 +23,28 @@ public sealed class AuditLog(StorageClients clients)
     public async Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var row = new TableEntity(Day(entry.At), $"{entry.At.UtcTicks:D19}-{Guid.NewGuid():N}"[..28])
+        await clients.Audit.AddEntityAsync(Row(entry), cancellationToken);
+    }
+
+    /// <summary>
+    /// Inserts <paramref name="entries"/> with one entity-group transaction per UTC day and per 100 rows (the Table
+    /// limit), so a burst of records costs a call per hundred. A failed transaction loses only its own rows.
+    /// </summary>
+    public async Task AppendBatchAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        foreach (var day in entries.GroupBy(e => Day(e.At)))
+        {
+            foreach (var chunk in day.Chunk(100))
+            {
+                await clients.Audit.SubmitTransactionAsync(
+                    chunk.Select(e => new TableTransactionAction(TableTransactionActionType.Add, Row(e))), cancellationToken);
+            }
+        }
+    }
+
+    private static TableEntity Row(AuditEntry entry) =>
+        new(Day(entry.At), $"{entry.At.UtcTicks:D19}-{Guid.NewGuid():N}"[..28])
         {
             ["Actor"] = Clip(entry.Actor),
             ["Action"] = entry.Action,
@@ -36,8 +57,6 @@ public sealed class AuditLog(StorageClients clients)
             ["Path"] = Clip(entry.Path),
             ["At"] = entry.At,
         };
-        await clients.Audit.AddEntityAsync(row, cancellationToken);
-    }
 
     /// <summary>Entries from <paramref name="since"/> to <paramref name="until"/>, oldest first, optionally of one repository or actor.</summary>
     public async IAsyncEnumerable<AuditEntry> QueryAsync(

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Registry.Auth;
 using Registry.Http;
@@ -19,9 +18,9 @@ public sealed class AuditOptions
 
 /// <summary>
 /// Records pushes, pulls (manifest reads), deletes, token issues and every denial once the response has been sent,
-/// so the audit write never delays or fails the request it describes.
+/// through <see cref="AuditWriter"/>'s batches, so the audit write never delays or fails the request it describes.
 /// </summary>
-public sealed partial class AuditMiddleware(RequestDelegate next, AuditLog log, IOptions<AuditOptions> options, TimeProvider time, ILogger<AuditMiddleware> logger)
+public sealed class AuditMiddleware(RequestDelegate next, AuditWriter writer, IOptions<AuditOptions> options, TimeProvider time)
 {
     /// <summary>HttpContext item holding the actor's name, set by whoever authenticated the request.</summary>
     public const string ActorKey = "registry.audit.actor";
@@ -36,16 +35,10 @@ public sealed partial class AuditMiddleware(RequestDelegate next, AuditLog log, 
         var entry = Describe(context);
         if (entry is not null)
         {
-            context.Response.OnCompleted(async () =>
+            context.Response.OnCompleted(() =>
             {
-                try
-                {
-                    await log.AppendAsync(entry, CancellationToken.None);
-                }
-                catch (Exception e) when (e is Azure.RequestFailedException or IOException or AggregateException or TaskCanceledException)
-                {
-                    LogAuditWriteFailed(logger, entry.Action, entry.Path, e);
-                }
+                writer.Enqueue(entry);
+                return Task.CompletedTask;
             });
         }
     }
@@ -86,7 +79,4 @@ public sealed partial class AuditMiddleware(RequestDelegate next, AuditLog log, 
             time.GetUtcNow(), actor, denied ? action + "-denied" : action, repository, reference, status,
             context.Connection.RemoteIpAddress?.ToString(), request.Headers.UserAgent.ToString(), request.Method, request.Path.Value ?? "");
     }
-
-    [LoggerMessage(EventId = 20, Level = LogLevel.Error, Message = "audit record of {Action} {Path} could not be written")]
-    private static partial void LogAuditWriteFailed(ILogger logger, string action, string path, Exception exception);
 }

@@ -73,4 +73,27 @@ public sealed class AuditLogTests(RegistryFixture registry)
         Assert.Equal("token-denied", found.Action);
         Assert.DoesNotContain(password, found.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task RecordsQueuedWhenAnInstanceStops_AreWrittenBeforeItExits()
+    {
+        var repo = RegistryFixture.NewRepository();
+        await new OciTestClient(registry.Client).PushImageAsync(repo, "v1");
+        await using (var instance = await ExtraRegistry.StartAsync(registry.Storage, []))
+        {
+            using var client = instance.OwnerClient();
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/v2/{repo}/manifests/v1")).StatusCode);
+            }
+        }
+        // The instance is gone; its five pulls were written by the stop, not lost with the process.
+        var log = registry.Services.GetRequiredService<AuditLog>();
+        var pulls = 0;
+        await foreach (var entry in log.QueryAsync(DateTimeOffset.UtcNow.AddMinutes(-10), DateTimeOffset.UtcNow.AddMinutes(1), repo, null, CancellationToken.None))
+        {
+            pulls += entry.Action == "pull" ? 1 : 0;
+        }
+        Assert.Equal(5, pulls);
+    }
 }
