@@ -103,6 +103,16 @@ public sealed class AccessControl(
         return usable;
     }
 
+    /// <summary>
+    /// Records the state of a token just read from storage, so the access tokens issued to it right after are checked
+    /// without reading it again (docker asks for a token and uses it at once).
+    /// </summary>
+    private void RememberState(RegistryToken token)
+    {
+        var now = time.GetUtcNow();
+        _tokenState[token.Name] = (token.IsUsableAt(now), now);
+    }
+
     /// <summary>The user name docker sends when the password is a registry refresh token (an Entra ID sign-in).</summary>
     public const string RefreshTokenUser = "00000000-0000-0000-0000-000000000000";
 
@@ -122,6 +132,10 @@ public sealed class AccessControl(
             return new RegistryToken(grant.Subject, [], rules, true, null);
         }
         var token = await registryTokens.FindAsync(grant.Subject, cancellationToken);
+        if (token is not null)
+        {
+            RememberState(token);
+        }
         return token is not null && token.IsUsableAt(time.GetUtcNow()) ? token : null;
     }
 
@@ -141,6 +155,10 @@ public sealed class AccessControl(
         if (token is null)
         {
             throttle.RecordFailure(client);
+        }
+        else
+        {
+            RememberState(token);
         }
         return (token, null);
     }
