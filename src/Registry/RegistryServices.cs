@@ -21,6 +21,7 @@ public static class RegistryServices
         services.Configure<StorageOptions>(configuration.GetSection(StorageOptions.Section));
         services.Configure<AuthOptions>(configuration.GetSection(AuthOptions.Section));
         services.Configure<AuditOptions>(configuration.GetSection(AuditOptions.Section));
+        services.Configure<ReadCacheOptions>(configuration.GetSection(ReadCacheOptions.Section));
         services.AddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.AddSingleton<RegistryMetrics>();
@@ -28,6 +29,7 @@ public static class RegistryServices
         services.AddSingleton<Azure.Core.Pipeline.HttpPipelinePolicy, StorageCallMetrics>();
         services.AddSingleton<StorageClients>();
         services.AddSingleton<SasUrlIssuer>();
+        services.AddSingleton<ReadCache>();
         services.AddSingleton<ContentIndex>();
         services.AddSingleton<BlobLinks>();
         services.AddSingleton<BlobUploads>();

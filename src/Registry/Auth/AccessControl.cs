@@ -15,8 +15,11 @@ public sealed record Caller(string? Name, TokenGrant? Grant, RegistryToken? Toke
 {
     public static readonly Caller Anonymous = new(null, null, null, false);
 
-    /// <summary>The anonymous-pull patterns in force for this request (configuration and table <c>auth</c>).</summary>
-    public IReadOnlyList<string> AnonymousPull { get; init; } = [];
+    /// <summary>
+    /// The anonymous-pull patterns in force for this request (configuration and table <c>auth</c>); null until a
+    /// decision needs them, since a caller whose own rights suffice never has them read.
+    /// </summary>
+    public IReadOnlyList<string>? AnonymousPull { get; init; }
 }
 
 /// <summary>
@@ -40,7 +43,7 @@ public sealed class AccessControl(
         {
             return known;
         }
-        var caller = await ResolveAsync(context) with { AnonymousPull = await AnonymousPatternsAsync(context.RequestAborted) };
+        var caller = await ResolveAsync(context);
         context.Items[CallerKey] = caller;
         if (caller.Name is not null)
         {
@@ -181,7 +184,7 @@ public sealed class AccessControl(
         {
             return true;
         }
-        if (action == Actions.Pull && caller.AnonymousPull.Any(p => new AccessRule(p, []).Matches(repository)))
+        if (action == Actions.Pull && caller.AnonymousPull?.Any(p => new AccessRule(p, []).Matches(repository)) == true)
         {
             return true;
         }
@@ -198,12 +201,38 @@ public sealed class AccessControl(
         || caller.Grant?.Access.Any(a => a.Type == "registry" && a.Name == "catalog" && a.Actions.Contains(Actions.All)) == true
         || (caller.Token is { } token && token.Rules.Any(r => r.Pattern == "*" && r.Actions.Contains(Actions.All)));
 
+    /// <summary>The caller of this request with the anonymous-pull patterns loaded.</summary>
+    public async Task<Caller> WithAnonymousPullAsync(HttpContext context, Caller caller)
+    {
+        if (caller.AnonymousPull is not null)
+        {
+            return caller;
+        }
+        var loaded = caller with { AnonymousPull = await AnonymousPatternsAsync(context.RequestAborted) };
+        context.Items[CallerKey] = loaded;
+        return loaded;
+    }
+
+    /// <summary>
+    /// The subset of <paramref name="requested"/> that <paramref name="token"/> (null: anonymous) may have. The
+    /// anonymous-pull patterns are read only when the token's own rules leave out a pull it asked for.
+    /// </summary>
+    public async Task<ResourceAccess> GrantAsync(RegistryToken? token, ResourceAccess requested, CancellationToken cancellationToken)
+    {
+        var own = Grant(token, requested, []);
+        var wantsPull = requested.Actions.Any(a => a is Actions.Pull or Actions.MetadataRead or Actions.All);
+        if (requested.Type != "repository" || !wantsPull || own.Actions.Contains(Actions.Pull))
+        {
+            return own;
+        }
+        return Grant(token, requested, await AnonymousPatternsAsync(cancellationToken));
+    }
+
     /// <summary>Anonymous-pull patterns: those in configuration and those an owner stored with the admin CLI.</summary>
-    public async Task<IReadOnlyList<string>> AnonymousPatternsAsync(CancellationToken cancellationToken) =>
+    private async Task<IReadOnlyList<string>> AnonymousPatternsAsync(CancellationToken cancellationToken) =>
         [.. options.Value.AnonymousPull, .. await anonymousPull.SnapshotAsync(cancellationToken)];
 
-    /// <summary>The subset of <paramref name="requested"/> that <paramref name="token"/> (null: anonymous) may have.</summary>
-    public ResourceAccess Grant(RegistryToken? token, ResourceAccess requested, IReadOnlyList<string> anonymousPatterns)
+    private ResourceAccess Grant(RegistryToken? token, ResourceAccess requested, IReadOnlyList<string> anonymousPatterns)
     {
         var caller = (token is null ? Caller.Anonymous : new Caller(token.Name, null, token, false)) with { AnonymousPull = anonymousPatterns };
         if (requested.Type == "registry" && requested.Name == "catalog")
@@ -229,6 +258,11 @@ public sealed class AccessControl(
             return true;
         }
         var caller = await IdentifyAsync(context);
+        if (actions.All(a => Allows(caller, repository.Value, a)))
+        {
+            return true;
+        }
+        caller = await WithAnonymousPullAsync(context, caller);
         if (actions.All(a => Allows(caller, repository.Value, a)))
         {
             return true;

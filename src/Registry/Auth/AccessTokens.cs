@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -17,7 +18,7 @@ public sealed record TokenGrant(string Subject, IReadOnlyList<ResourceAccess> Ac
 /// <c>exp</c>, <c>nbf</c>, <c>iat</c>, <c>jti</c> and Docker's <c>access</c> claim. Refresh tokens are JWTs of the same
 /// key with a different audience, so one can never pass for the other.
 /// </summary>
-public sealed class AccessTokens
+public sealed class AccessTokens : IDisposable
 {
     /// <summary>The subject of tokens issued without credentials; no registry token may carry this name.</summary>
     public const string AnonymousSubject = "anonymous";
@@ -28,7 +29,13 @@ public sealed class AccessTokens
     private readonly AuthOptions _options;
     private readonly SigningKeys _keys;
     private readonly TimeProvider _time;
+    private const int VerifiedCapacity = 10_000;
+
     private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+
+    // Access tokens whose signature and claims were checked, until they expire: a client sends the same token with
+    // every request, and an ES256 verification costs far more than the rest of a cached manifest read.
+    private readonly MemoryCache _verified = new(new MemoryCacheOptions { SizeLimit = VerifiedCapacity });
 
     public AccessTokens(IOptions<AuthOptions> options, SigningKeys keys, TimeProvider time)
     {
@@ -75,11 +82,31 @@ public sealed class AccessTokens
     /// <summary>The grant of a valid access token; null for anything else (expired, forged, wrong audience, a refresh token).</summary>
     public async Task<TokenGrant?> ValidateAccessAsync(string token)
     {
+        if (_verified.TryGetValue(token, out var known) && known is VerifiedAccess verified
+            && verified.Until >= _time.GetUtcNow().UtcDateTime)
+        {
+            return verified.Grant;
+        }
         var result = await ValidateAsync(token, _options.Service);
         if (result is null)
         {
             return null;
         }
+        var grant = new TokenGrant(result.Subject, ReadAccess(result));
+        // Valid for as long as the lifetime check below would pass it: until its expiry plus the allowed skew.
+        var until = result.ValidTo + _options.ClockSkew;
+        _verified.Set(token, new VerifiedAccess(grant, until), new MemoryCacheEntryOptions
+        {
+            Size = 1,
+            AbsoluteExpiration = new DateTimeOffset(until, TimeSpan.Zero),
+        });
+        return grant;
+    }
+
+    private sealed record VerifiedAccess(TokenGrant Grant, DateTime Until);
+
+    private static List<ResourceAccess> ReadAccess(JsonWebToken result)
+    {
         var access = new List<ResourceAccess>();
         if (result.TryGetPayloadValue<JsonElement>("access", out var claim) && claim.ValueKind == JsonValueKind.Array)
         {
@@ -94,7 +121,7 @@ public sealed class AccessTokens
                 }
             }
         }
-        return new TokenGrant(result.Subject, access);
+        return access;
     }
 
     /// <summary>The subject (and, for Entra identities, the rules) of a valid refresh token; null otherwise.</summary>
@@ -116,6 +143,8 @@ public sealed class AccessTokens
         }
         return new RefreshGrant(result.Subject, rules);
     }
+
+    public void Dispose() => _verified.Dispose();
 
     private string Create(string subject, string audience, DateTimeOffset now, TimeSpan lifetime, Dictionary<string, object> claims)
     {

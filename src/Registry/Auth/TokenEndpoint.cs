@@ -132,8 +132,15 @@ public static class TokenEndpoint
             return;
         }
         // Whatever the credentials do not allow is left out, silently: the answer never says which repositories exist.
-        var anonymousPatterns = await access.AnonymousPatternsAsync(ct);
-        var requested = parsed.Select(r => access.Grant(token, r!, anonymousPatterns)).Where(r => r.Actions.Count > 0).ToList();
+        var requested = new List<ResourceAccess>();
+        foreach (var scope in parsed)
+        {
+            var granted = await access.GrantAsync(token, scope!, ct);
+            if (granted.Actions.Count > 0)
+            {
+                requested.Add(granted);
+            }
+        }
         var subjectName = token?.Name ?? AccessTokens.AnonymousSubject;
         context.Items[Audit.AuditMiddleware.ActorKey] = subjectName;
         var issued = tokens.IssueAccess(subjectName, requested);

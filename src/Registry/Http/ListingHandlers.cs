@@ -35,7 +35,7 @@ public static class ListingHandlers
             return;
         }
         var access = context.RequestServices.GetRequiredService<Auth.AccessControl>();
-        var caller = await access.IdentifyAsync(context);
+        var caller = await access.WithAnonymousPullAsync(context, await access.IdentifyAsync(context));
         if (access.Enabled && caller.Name is null)
         {
             await access.ChallengeAsync(context, caller, new Auth.ResourceAccess("registry", "catalog", [Auth.Actions.All]));

@@ -195,7 +195,7 @@ public static class UploadHandlers
     private static async Task<bool> CanPullAsync(HttpContext context, RepositoryName source)
     {
         var access = context.RequestServices.GetRequiredService<Auth.AccessControl>();
-        return access.Allows(await access.IdentifyAsync(context), source.Value, Auth.Actions.Pull);
+        return access.Allows(await access.WithAnonymousPullAsync(context, await access.IdentifyAsync(context)), source.Value, Auth.Actions.Pull);
     }
 
     private static string UploadId(UploadEntity session) => session.RowKey[TableKeys.UploadPrefix.Length..];

@@ -1,8 +1,7 @@
-using Azure.Core;
-using Azure.Core.Pipeline;
 using Microsoft.Extensions.Options;
 using Registry.Auth;
 using Registry.Storage;
+using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Admin;
 
@@ -99,33 +98,5 @@ public sealed class AnonymousPullRulesTests(AdminStorage storage)
         var clients = new StorageClients(Options.Create(options), [calls]);
         await clients.Auth.CreateIfNotExistsAsync();
         return (clients, calls);
-    }
-
-    private sealed class CallCounter : HttpPipelinePolicy
-    {
-        private int _count;
-
-        public int Count => Volatile.Read(ref _count);
-
-        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            Interlocked.Increment(ref _count);
-            ProcessNext(message, pipeline);
-        }
-
-        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            Interlocked.Increment(ref _count);
-            return ProcessNextAsync(message, pipeline);
-        }
-    }
-
-    private sealed class ManualClock(DateTimeOffset now) : TimeProvider
-    {
-        private DateTimeOffset _now = now;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
     }
 }

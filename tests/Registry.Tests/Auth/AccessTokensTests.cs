@@ -3,18 +3,13 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Registry.Auth;
+using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Auth;
 
 /// <summary>RELIABILITY.md rows 42–44 at the verifier: expiry, audience, issuer, algorithm confusion, embedded keys.</summary>
 public sealed class AccessTokensTests
 {
-    private sealed class ManualClock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly ResourceAccess[] PullA = [new("repository", "a", ["pull"])];

@@ -18,12 +18,6 @@ namespace Registry.Tests.Jobs;
 [Collection(RegistryTestGroup.Name)]
 public sealed class UploadCleanupTests(RegistryFixture registry)
 {
-    private sealed class ManualClock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 
     private static RepositoryName Name(string text)
     {
@@ -46,7 +40,7 @@ public sealed class UploadCleanupTests(RegistryFixture registry)
         using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new RegistryMetrics(meters.GetRequiredService<IMeterFactory>());
         var content = new ContentIndex(clients, clock);
-        var uploads = new BlobUploads(clients, content, new BlobLinks(clients, content), metrics, clock);
+        var uploads = new BlobUploads(clients, content, new BlobLinks(clients, content, new ReadCache(Options.Create(new ReadCacheOptions()), clock)), metrics, clock);
         var job = new UploadCleanupJob(uploads, metrics);
 
         var old = new[] { Name("team/a"), Name("team/b") };

@@ -12,10 +12,31 @@ public sealed record BlobInfo(Digest Digest, long Size, string BlobName);
 /// so content in another repository is never visible here. The global reference is written before a link and
 /// removed after it, so a link never outlives its content's reference.
 /// </summary>
-public sealed class BlobLinks(StorageClients clients, ContentIndex content)
+public sealed class BlobLinks(StorageClients clients, ContentIndex content, ReadCache cache)
 {
-    /// <summary>The blob as <paramref name="repository"/> sees it, or null when it is not linked there.</summary>
+    /// <summary>
+    /// The blob as <paramref name="repository"/> sees it, or null when it is not linked there. May be answered from
+    /// <see cref="ReadCache"/>: a link removed through another instance is seen at most <see cref="ReadCacheOptions.Content"/> late.
+    /// </summary>
     public async Task<BlobInfo?> FindAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    {
+        var partition = TableKeys.Repository(repository);
+        var row = TableKeys.BlobLink(digest);
+        if (cache.TryGet<BlobInfo>(CachedKind.BlobLink, partition, row, out var known))
+        {
+            return known;
+        }
+        var stamp = cache.Begin(partition);
+        var found = await FindCurrentAsync(repository, digest, cancellationToken);
+        if (found is not null)
+        {
+            cache.Set(stamp, CachedKind.BlobLink, partition, row, found);
+        }
+        return found;
+    }
+
+    /// <summary>The link as storage has it now (what a manifest push and a mount check against), or null.</summary>
+    public async Task<BlobInfo?> FindCurrentAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
         var response = await clients.Repositories.GetEntityIfExistsAsync<BlobLinkEntity>(
             TableKeys.Repository(repository), TableKeys.BlobLink(digest), cancellationToken: cancellationToken);
@@ -39,14 +60,21 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content)
         {
             actions.AddRange(alsoInPartition);
         }
-        await clients.Repositories.SubmitTransactionAsync(actions, cancellationToken);
+        try
+        {
+            await clients.Repositories.SubmitTransactionAsync(actions, cancellationToken);
+        }
+        finally
+        {
+            cache.Invalidate(CachedKind.BlobLink, link.PartitionKey, link.RowKey);
+        }
         return new BlobInfo(digest, entry.Size, entry.BlobName);
     }
 
     /// <summary>Links <paramref name="digest"/> from <paramref name="source"/> into <paramref name="target"/>; null when the source has no such blob.</summary>
     public async Task<BlobInfo?> MountAsync(RepositoryName target, RepositoryName source, Digest digest, CancellationToken cancellationToken)
     {
-        var linked = await FindAsync(source, digest, cancellationToken);
+        var linked = await FindCurrentAsync(source, digest, cancellationToken);
         if (linked is null)
         {
             return null;
@@ -59,8 +87,16 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content)
     public async Task<bool> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
         // The SDK answers a delete of a missing entity with its 404 response rather than an exception.
-        var response = await clients.Repositories.DeleteEntityAsync(
-            TableKeys.Repository(repository), TableKeys.BlobLink(digest), ETag.All, cancellationToken);
+        var (partition, row) = (TableKeys.Repository(repository), TableKeys.BlobLink(digest));
+        Response response;
+        try
+        {
+            response = await clients.Repositories.DeleteEntityAsync(partition, row, ETag.All, cancellationToken);
+        }
+        finally
+        {
+            cache.Invalidate(CachedKind.BlobLink, partition, row);
+        }
         if (response.Status == 404)
         {
             return false;

@@ -17,7 +17,7 @@ public sealed record Referrer(Digest Digest, string MediaType, long Size, string
 /// and the event row in one entity-group transaction, so they appear together or not at all. A tag move is
 /// conditional on the tag's ETag, retried on a lost race: the last push wins and no write is lost half way.
 /// </summary>
-public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catalog catalog, TimeProvider time)
+public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catalog catalog, ReadCache cache, TimeProvider time)
 {
     /// <summary>Largest manifest kept inline in its Table entity (a binary property holds 64 KiB).</summary>
     public const int InlineLimit = 64 * 1024;
@@ -26,27 +26,60 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
     private const int ReferenceCheckParallelism = 8;
     private const int MaxActionsPerTransaction = 100;
 
+    /// <summary>
+    /// The manifest <paramref name="tag"/> points at, or null. May be answered from <see cref="ReadCache"/>: a tag
+    /// moved through another instance is seen at most <see cref="ReadCacheOptions.Tags"/> late.
+    /// </summary>
     public async Task<StoredManifest?> FindByTagAsync(RepositoryName repository, Tag tag, bool withContent, CancellationToken cancellationToken)
     {
-        var response = await clients.Repositories.GetEntityIfExistsAsync<TagEntity>(
-            TableKeys.Repository(repository), TableKeys.Tag(tag), cancellationToken: cancellationToken);
-        if (!response.HasValue)
+        var partition = TableKeys.Repository(repository);
+        var row = TableKeys.Tag(tag);
+        if (!cache.TryGet<StoredManifest>(CachedKind.Tag, partition, row, out var target))
         {
-            return null;
+            var stamp = cache.Begin(partition);
+            var response = await clients.Repositories.GetEntityIfExistsAsync<TagEntity>(partition, row, cancellationToken: cancellationToken);
+            if (!response.HasValue)
+            {
+                return null;
+            }
+            var entity = response.Value!;
+            if (Digest.TryParse(entity.Digest, out var digest) != DigestParse.Valid)
+            {
+                throw new InvalidDataException($"tag {tag} of {repository} holds a malformed digest");
+            }
+            target = new StoredManifest(digest, entity.MediaType, entity.Size, entity.Content);
+            cache.Set(stamp, CachedKind.Tag, partition, row, target, entity.Content?.Length ?? 0);
         }
-        var entity = response.Value!;
-        if (Digest.TryParse(entity.Digest, out var digest) != DigestParse.Valid)
+        if (!withContent || target.Content is not null)
         {
-            throw new InvalidDataException($"tag {tag} of {repository} holds a malformed digest");
+            return target;
         }
-        if (!withContent || entity.Content is not null)
-        {
-            return new StoredManifest(digest, entity.MediaType, entity.Size, entity.Content);
-        }
-        return await FindByDigestAsync(repository, digest, withContent, cancellationToken);
+        return await FindByDigestAsync(repository, target.Digest, withContent, cancellationToken);
     }
 
+    /// <summary>
+    /// The manifest stored under <paramref name="digest"/> in this repository, or null. May be answered from
+    /// <see cref="ReadCache"/>: a delete through another instance is seen at most <see cref="ReadCacheOptions.Content"/> late.
+    /// </summary>
     public async Task<StoredManifest?> FindByDigestAsync(RepositoryName repository, Digest digest, bool withContent, CancellationToken cancellationToken)
+    {
+        var partition = TableKeys.Repository(repository);
+        var row = TableKeys.Manifest(digest);
+        if (cache.TryGet<StoredManifest>(CachedKind.Manifest, partition, row, out var known) && (!withContent || known.Content is not null))
+        {
+            return known;
+        }
+        var stamp = cache.Begin(partition);
+        var found = await FindCurrentByDigestAsync(repository, digest, withContent, cancellationToken);
+        if (found is not null)
+        {
+            cache.Set(stamp, CachedKind.Manifest, partition, row, found, found.Content?.Length ?? 0);
+        }
+        return found;
+    }
+
+    /// <summary>The manifest as storage has it now (what a push checks its references against).</summary>
+    private async Task<StoredManifest?> FindCurrentByDigestAsync(RepositoryName repository, Digest digest, bool withContent, CancellationToken cancellationToken)
     {
         var response = await clients.Repositories.GetEntityIfExistsAsync<ManifestEntity>(
             TableKeys.Repository(repository), TableKeys.Manifest(digest), cancellationToken: cancellationToken);
@@ -127,7 +160,14 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
         }
         else
         {
-            await MoveTagAsync(partition, t, digest, document.MediaType, body, inline, actions, cancellationToken);
+            try
+            {
+                await MoveTagAsync(partition, t, digest, document.MediaType, body, inline, actions, cancellationToken);
+            }
+            finally
+            {
+                cache.Invalidate(CachedKind.Tag, partition, TableKeys.Tag(t));
+            }
         }
         await catalog.AddAsync(repository, cancellationToken);
         return digest;
@@ -175,7 +215,7 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
         var options = new ParallelOptions { MaxDegreeOfParallelism = ReferenceCheckParallelism, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(blobs, options, async (descriptor, ct) =>
         {
-            var blob = await links.FindAsync(repository, descriptor.Digest, ct);
+            var blob = await links.FindCurrentAsync(repository, descriptor.Digest, ct);
             if (blob is null)
             {
                 problems.Add((true, $"blob {descriptor.Digest} is not in repository {repository}"));
@@ -187,7 +227,7 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
         });
         await Parallel.ForEachAsync(document.Manifests.DistinctBy(d => d.Digest), options, async (descriptor, ct) =>
         {
-            var child = await FindByDigestAsync(repository, descriptor.Digest, withContent: false, ct);
+            var child = await FindCurrentByDigestAsync(repository, descriptor.Digest, withContent: false, ct);
             if (child is null)
             {
                 problems.Add((true, $"manifest {descriptor.Digest} is not in repository {repository}"));
@@ -230,17 +270,25 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
         final.Add(new(TableTransactionActionType.Delete, manifest.Value, manifest.Value.ETag));
         final.Add(EventAction(partition, repository, "delete", digest, null, manifest.Value.MediaType, manifest.Value.Size, time.GetUtcNow()));
         // Tags go first, the manifest last: an interrupted delete never leaves a tag pointing at nothing.
-        foreach (var chunk in tagDeletes.Chunk(MaxActionsPerTransaction))
-        {
-            await clients.Repositories.SubmitTransactionAsync(chunk, cancellationToken);
-        }
         try
         {
+            foreach (var chunk in tagDeletes.Chunk(MaxActionsPerTransaction))
+            {
+                await clients.Repositories.SubmitTransactionAsync(chunk, cancellationToken);
+            }
             await clients.Repositories.SubmitTransactionAsync(final, cancellationToken);
         }
         catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
         {
             return false;
+        }
+        finally
+        {
+            foreach (var tag in tagDeletes)
+            {
+                cache.Invalidate(CachedKind.Tag, partition, tag.Entity.RowKey);
+            }
+            cache.Invalidate(CachedKind.Manifest, partition, TableKeys.Manifest(digest));
         }
         return true;
     }
@@ -267,6 +315,10 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
         catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
         {
             return false;
+        }
+        finally
+        {
+            cache.Invalidate(CachedKind.Tag, partition, TableKeys.Tag(tag));
         }
     }
 
