@@ -93,5 +93,7 @@ public static class RegistryHost
         {
             Console.WriteLine($"Owner credential created (shown once, store it now): user '{auth.AdminName}', password '{generated}'");
         }
+        // After the owner is settled, so the first logins and token checks find every token in memory.
+        await app.Services.GetRequiredService<TokenDirectory>().PreloadAsync(cancellationToken);
     }
 }

@@ -38,6 +38,7 @@ public static class RegistryServices
         services.AddSingleton<SigningKeys>();
         services.AddSingleton<AccessTokens>();
         services.AddSingleton<RegistryTokens>();
+        services.AddSingleton<TokenDirectory>();
         services.AddSingleton<PublicEndpoint>();
         services.AddSingleton<AccessControl>();
         services.AddSingleton<LoginThrottle>();

@@ -27,12 +27,10 @@ public sealed record Caller(string? Name, TokenGrant? Grant, RegistryToken? Toke
 /// 401 with the Bearer challenge docker and containerd follow, scoped to what the request needed.
 /// </summary>
 public sealed class AccessControl(
-    IOptions<AuthOptions> options, AccessTokens tokens, RegistryTokens registryTokens, AnonymousPullRules anonymousPull,
+    IOptions<AuthOptions> options, AccessTokens tokens, TokenDirectory directory, AnonymousPullRules anonymousPull,
     PublicEndpoint endpoint, LoginThrottle throttle, TimeProvider time)
 {
     private const string CallerKey = "registry.caller";
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (bool Usable, DateTimeOffset At)> _tokenState = new(StringComparer.Ordinal);
 
     public bool Enabled => options.Value.Enabled;
 
@@ -95,32 +93,15 @@ public sealed class AccessControl(
         {
             return true;
         }
-        var now = time.GetUtcNow();
-        if (_tokenState.TryGetValue(subject, out var known) && now - known.At < options.Value.TokenStateCache)
-        {
-            return known.Usable;
-        }
-        var token = await registryTokens.FindAsync(subject, cancellationToken);
-        var usable = token is not null && token.IsUsableAt(now);
-        _tokenState[subject] = (usable, now);
-        return usable;
-    }
-
-    /// <summary>
-    /// Records the state of a token just read from storage, so the access tokens issued to it right after are checked
-    /// without reading it again (docker asks for a token and uses it at once).
-    /// </summary>
-    private void RememberState(RegistryToken token)
-    {
-        var now = time.GetUtcNow();
-        _tokenState[token.Name] = (token.IsUsableAt(now), now);
+        var token = await directory.FindAsync(subject, cancellationToken);
+        return token is not null && token.IsUsableAt(time.GetUtcNow());
     }
 
     /// <summary>The user name docker sends when the password is a registry refresh token (an Entra ID sign-in).</summary>
     public const string RefreshTokenUser = "00000000-0000-0000-0000-000000000000";
 
     /// <summary>
-    /// Who a refresh token stands for: its registry token, looked up again so a disabled or expired one stops at once;
+    /// Who a refresh token stands for: its registry token, as read at most <see cref="AuthOptions.TokenStateCache"/> ago;
     /// or, for an Entra ID principal, the rules fixed in it at exchange time. Null when invalid.
     /// </summary>
     public async Task<RegistryToken?> IdentityOfRefreshTokenAsync(string refreshToken, CancellationToken cancellationToken)
@@ -134,11 +115,7 @@ public sealed class AccessControl(
         {
             return new RegistryToken(grant.Subject, [], rules, true, null);
         }
-        var token = await registryTokens.FindAsync(grant.Subject, cancellationToken);
-        if (token is not null)
-        {
-            RememberState(token);
-        }
+        var token = await directory.FindAsync(grant.Subject, cancellationToken);
         return token is not null && token.IsUsableAt(time.GetUtcNow()) ? token : null;
     }
 
@@ -154,14 +131,10 @@ public sealed class AccessControl(
         {
             return (null, wait);
         }
-        var token = await registryTokens.VerifyAsync(user, password, context.RequestAborted);
+        var token = await directory.VerifyAsync(user, password, context.RequestAborted);
         if (token is null)
         {
             throttle.RecordFailure(client);
-        }
-        else
-        {
-            RememberState(token);
         }
         return (token, null);
     }

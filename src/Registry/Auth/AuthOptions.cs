@@ -28,8 +28,9 @@ public sealed class AuthOptions
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>
-    /// How long an instance trusts its last look at a registry token's state (enabled, unexpired) before checking
-    /// Table again: the longest a disabled token's already issued access tokens keep working.
+    /// How long an instance trusts its last read of a registry token (passwords, enabled, expiry, rules) before
+    /// reading it again (<see cref="TokenDirectory"/>): the longest a disabled token, or a rotated-out password, keeps
+    /// working on an instance that did not make the change.
     /// </summary>
     public TimeSpan TokenStateCache { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -81,14 +81,21 @@ public sealed class RegistryTokens(StorageClients clients, TimeProvider time)
     public async Task<RegistryToken?> VerifyAsync(string name, string password, CancellationToken cancellationToken)
     {
         var token = await FindAsync(name, cancellationToken);
-        if (token is null || !token.IsUsableAt(time.GetUtcNow()))
+        return token is not null && await MatchesAsync(token, password, cancellationToken) ? token : null;
+    }
+
+    /// <summary>Whether <paramref name="token"/> is enabled, unexpired and has <paramref name="password"/> as one of its passwords.</summary>
+    public async Task<bool> MatchesAsync(RegistryToken token, string password, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (!token.IsUsableAt(time.GetUtcNow()))
         {
-            return null;
+            return false;
         }
         await HashWork.WaitAsync(cancellationToken);
         try
         {
-            return token.PasswordHashes.Any(hash => PasswordHasher.Verify(password, hash)) ? token : null;
+            return token.PasswordHashes.Any(hash => PasswordHasher.Verify(password, hash));
         }
         finally
         {
