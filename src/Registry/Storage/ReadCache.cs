@@ -93,24 +93,23 @@ public sealed class ReadCache : IDisposable
     /// </summary>
     public void Set(Stamp stamp, CachedKind kind, string partition, string row, object value, long bytes = 0)
     {
-        var lifetime = Lifetime(kind);
-        if (lifetime <= TimeSpan.Zero)
-        {
-            return;
-        }
-        var entry = new Entry(value, _time.GetUtcNow() + lifetime);
         lock (_locks[stamp.Stripe])
         {
-            if (_versions[stamp.Stripe] != stamp.Version)
+            if (_versions[stamp.Stripe] == stamp.Version)
             {
-                return;
+                Store(kind, partition, row, value, bytes);
             }
-            _entries.Set(Key(kind, partition, row), entry, new MemoryCacheEntryOptions
-            {
-                Size = bytes + EntryOverhead,
-                // The entry's own expiry is checked with the registry's clock; this only frees the memory.
-                AbsoluteExpirationRelativeToNow = lifetime,
-            });
+        }
+    }
+
+    /// <summary>Caches what a change through this instance just wrote, and fences off reads begun before it.</summary>
+    public void Put(CachedKind kind, string partition, string row, object value, long bytes = 0)
+    {
+        var stripe = StripeOf(partition);
+        lock (_locks[stripe])
+        {
+            _versions[stripe]++;
+            Store(kind, partition, row, value, bytes);
         }
     }
 
@@ -126,6 +125,21 @@ public sealed class ReadCache : IDisposable
     }
 
     public void Dispose() => _entries.Dispose();
+
+    private void Store(CachedKind kind, string partition, string row, object value, long bytes)
+    {
+        var lifetime = Lifetime(kind);
+        if (lifetime <= TimeSpan.Zero)
+        {
+            return;
+        }
+        _entries.Set(Key(kind, partition, row), new Entry(value, _time.GetUtcNow() + lifetime), new MemoryCacheEntryOptions
+        {
+            Size = bytes + EntryOverhead,
+            // The entry's own expiry is checked with the registry's clock; this only frees the memory.
+            AbsoluteExpirationRelativeToNow = lifetime,
+        });
+    }
 
     private TimeSpan Lifetime(CachedKind kind) => kind == CachedKind.Tag ? _options.Tags : _options.Content;
 

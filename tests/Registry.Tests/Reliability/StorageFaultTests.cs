@@ -34,9 +34,14 @@ public sealed class StorageFaultTests(RegistryFixture registry) : IAsyncLifetime
     [Fact]
     public async Task StorageDown_Every_Operation_Answers503WithRetryAfter_ThenRecovers()
     {
+        // Pushed through the other instance, so none of it is in this instance's read cache.
         var repo = RegistryFixture.NewRepository();
-        var manifest = await new OciTestClient(_secondClient).PushImageAsync(repo, "v1");
+        var manifest = await new OciTestClient(registry.Client).PushImageAsync(repo, "v1");
+        var ownRepo = RegistryFixture.NewRepository();
+        var own = await new OciTestClient(_secondClient).PushImageAsync(ownRepo, "v1");
         _fault.Failing = true;
+        // What this instance pushed itself is in its read cache, and its caller's token state in memory: still served.
+        Assert.Equal(own, await _secondClient.GetByteArrayAsync($"/v2/{ownRepo}/manifests/v1"));
         var requests = new (HttpMethod Method, string Path, HttpContent? Body)[]
         {
             (HttpMethod.Get, $"/v2/{repo}/manifests/v1", null),

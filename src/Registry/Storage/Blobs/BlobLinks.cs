@@ -64,11 +64,15 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Read
         {
             await clients.Repositories.SubmitTransactionAsync(actions, cancellationToken);
         }
-        finally
+        catch
         {
             cache.Invalidate(CachedKind.BlobLink, link.PartitionKey, link.RowKey);
+            throw;
         }
-        return new BlobInfo(digest, entry.Size, entry.BlobName);
+        // The manifest push that usually follows finds the link here without reading it.
+        var linked = new BlobInfo(digest, entry.Size, entry.BlobName);
+        cache.Put(CachedKind.BlobLink, link.PartitionKey, link.RowKey, linked);
+        return linked;
     }
 
     /// <summary>Links <paramref name="digest"/> from <paramref name="source"/> into <paramref name="target"/>; null when the source has no such blob.</summary>

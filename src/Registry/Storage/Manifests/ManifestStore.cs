@@ -14,15 +14,15 @@ public sealed record Referrer(Digest Digest, string MediaType, long Size, string
 
 /// <summary>
 /// Manifests, tags and referrers of a repository. A push writes the manifest, the tag move, the referrer entry
-/// and the event row in one entity-group transaction, so they appear together or not at all. A tag move is
-/// conditional on the tag's ETag, retried on a lost race: the last push wins and no write is lost half way.
+/// and the event row in one entity-group transaction, so they appear together or not at all; of concurrent pushes
+/// to one tag the last transaction wins. The blobs a manifest references are checked through the read cache, which
+/// an upload completed on this instance has just filled.
 /// </summary>
 public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catalog catalog, ReadCache cache, TimeProvider time)
 {
     /// <summary>Largest manifest kept inline in its Table entity (a binary property holds 64 KiB).</summary>
     public const int InlineLimit = 64 * 1024;
 
-    private const int MaxTagMoveAttempts = 8;
     private const int ReferenceCheckParallelism = 8;
     private const int MaxActionsPerTransaction = 100;
 
@@ -154,55 +154,41 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
         }
         actions.Add(EventAction(partition, repository, "push", digest, tag, document.MediaType, body.Length, now));
 
-        if (tag is not { } t)
+        if (tag is { } t)
+        {
+            // An unconditional replace in the same transaction: concurrent pushes of one tag serialise in the
+            // partition and the last one wins, with no read before the write.
+            actions.Add(new(TableTransactionActionType.UpsertReplace, new TagEntity
+            {
+                PartitionKey = partition,
+                RowKey = TableKeys.Tag(t),
+                Digest = digest.Value,
+                MediaType = document.MediaType,
+                Size = body.Length,
+                Content = inline ? body : null,
+            }));
+        }
+        try
         {
             await clients.Repositories.SubmitTransactionAsync(actions, cancellationToken);
         }
-        else
+        catch
         {
-            try
+            if (tag is { } failed)
             {
-                await MoveTagAsync(partition, t, digest, document.MediaType, body, inline, actions, cancellationToken);
+                cache.Invalidate(CachedKind.Tag, partition, TableKeys.Tag(failed));
             }
-            finally
-            {
-                cache.Invalidate(CachedKind.Tag, partition, TableKeys.Tag(t));
-            }
+            throw;
+        }
+        // A pull right after the push (from this instance) is answered without reading back what was just written.
+        var stored = new StoredManifest(digest, document.MediaType, body.Length, body);
+        cache.Put(CachedKind.Manifest, partition, TableKeys.Manifest(digest), stored, body.Length);
+        if (tag is { } moved)
+        {
+            cache.Put(CachedKind.Tag, partition, TableKeys.Tag(moved), stored with { Content = inline ? body : null }, inline ? body.Length : 0);
         }
         await catalog.AddAsync(repository, cancellationToken);
         return digest;
-    }
-
-    private async Task MoveTagAsync(
-        string partition, Tag tag, Digest digest, string mediaType, byte[] body, bool inline,
-        List<TableTransactionAction> actions, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            var current = await clients.Repositories.GetEntityIfExistsAsync<TagEntity>(
-                partition, TableKeys.Tag(tag), ["RowKey"], cancellationToken);
-            var entity = new TagEntity
-            {
-                PartitionKey = partition,
-                RowKey = TableKeys.Tag(tag),
-                Digest = digest.Value,
-                MediaType = mediaType,
-                Size = body.Length,
-                Content = inline ? body : null,
-            };
-            var tagAction = current.HasValue
-                ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, entity, current.Value!.ETag)
-                : new TableTransactionAction(TableTransactionActionType.Add, entity);
-            try
-            {
-                await clients.Repositories.SubmitTransactionAsync([.. actions, tagAction], cancellationToken);
-                return;
-            }
-            catch (TableTransactionFailedException e) when (e.Status is 412 or 409 or 404 && attempt < MaxTagMoveAttempts)
-            {
-                // Another push moved or created the tag between our read and write: read it again.
-            }
-        }
     }
 
     private async Task<OciError?> CheckReferencesAsync(RepositoryName repository, ManifestDocument document, CancellationToken cancellationToken)
@@ -215,7 +201,7 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
         var options = new ParallelOptions { MaxDegreeOfParallelism = ReferenceCheckParallelism, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(blobs, options, async (descriptor, ct) =>
         {
-            var blob = await links.FindCurrentAsync(repository, descriptor.Digest, ct);
+            var blob = await links.FindAsync(repository, descriptor.Digest, ct);
             if (blob is null)
             {
                 problems.Add((true, $"blob {descriptor.Digest} is not in repository {repository}"));
