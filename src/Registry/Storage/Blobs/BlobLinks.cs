@@ -43,11 +43,13 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Read
         return response.HasValue ? new BlobInfo(digest, response.Value!.Size, response.Value.BlobName) : null;
     }
 
-    /// <summary>Links committed content into <paramref name="repository"/>; extra operations of the same partition join the transaction.</summary>
+    /// <summary>
+    /// Links committed content into <paramref name="repository"/>, whose reference the caller has recorded in the
+    /// <see cref="ContentIndex"/> first; extra operations of the same partition join the transaction.
+    /// </summary>
     public async Task<BlobInfo> LinkAsync(
         RepositoryName repository, Digest digest, ContentEntity entry, IEnumerable<TableTransactionAction>? alsoInPartition, CancellationToken cancellationToken)
     {
-        await content.AddReferenceAsync(digest, repository, cancellationToken);
         var link = new BlobLinkEntity
         {
             PartitionKey = TableKeys.Repository(repository),
@@ -84,7 +86,12 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Read
             return null;
         }
         var entry = await content.FindAsync(digest, cancellationToken);
-        return entry is null ? null : await LinkAsync(target, digest, entry, null, cancellationToken);
+        if (entry is null)
+        {
+            return null;
+        }
+        await content.AddReferenceAsync(digest, target, cancellationToken);
+        return await LinkAsync(target, digest, entry, null, cancellationToken);
     }
 
     /// <summary>Removes the link; false when there was none.</summary>

@@ -1,4 +1,5 @@
 using Azure;
+using Azure.Data.Tables;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Registry.Oci;
@@ -22,19 +23,21 @@ public sealed class ContentIndex(StorageClients clients, TimeProvider time)
 
     /// <summary>
     /// Commits the staged <paramref name="blockIds"/> of <paramref name="blobName"/> as the bytes of a verified
-    /// <paramref name="digest"/> and records it; when the digest is already recorded, nothing is committed and the
-    /// staged blocks expire. Returns the entry that holds the digest.
+    /// <paramref name="digest"/> and records it, with <paramref name="repository"/>'s reference; when the digest is
+    /// already recorded, nothing is committed (the staged blocks expire) and only the reference is added. Returns the
+    /// entry that holds the digest.
     /// </summary>
     public async Task<ContentEntity> CommitAsync(
-        Digest digest, string blobName, IReadOnlyList<string> blockIds, long size, CancellationToken cancellationToken)
+        Digest digest, string blobName, IReadOnlyList<string> blockIds, long size, RepositoryName repository, CancellationToken cancellationToken)
     {
         var existing = await FindAsync(digest, cancellationToken);
         if (existing is not null)
         {
+            await AddReferenceAsync(digest, repository, cancellationToken);
             return existing;
         }
         await CommitBlocksAsync(blobName, blockIds, cancellationToken);
-        return await RecordAsync(digest, blobName, size, cancellationToken);
+        return await RecordAsync(digest, blobName, size, repository, cancellationToken);
     }
 
     /// <summary>Commits staged blocks as the content of <paramref name="blobName"/>. Not yet visible to any pull.</summary>
@@ -45,10 +48,11 @@ public sealed class ContentIndex(StorageClients clients, TimeProvider time)
         }, cancellationToken);
 
     /// <summary>
-    /// Records the committed, verified <paramref name="blobName"/> as the bytes of <paramref name="digest"/>. If another
-    /// upload recorded the digest first, that one stands and this blob is deleted.
+    /// Records the committed, verified <paramref name="blobName"/> as the bytes of <paramref name="digest"/>, and
+    /// <paramref name="repository"/>'s reference, in one transaction of the digest's partition. If another upload
+    /// recorded the digest first, that one stands, this blob is deleted and only the reference is added.
     /// </summary>
-    public async Task<ContentEntity> RecordAsync(Digest digest, string blobName, long size, CancellationToken cancellationToken)
+    public async Task<ContentEntity> RecordAsync(Digest digest, string blobName, long size, RepositoryName repository, CancellationToken cancellationToken)
     {
         var entry = new ContentEntity
         {
@@ -60,12 +64,17 @@ public sealed class ContentIndex(StorageClients clients, TimeProvider time)
         };
         try
         {
-            await clients.Blobs.AddEntityAsync(entry, cancellationToken);
+            await clients.Blobs.SubmitTransactionAsync(
+            [
+                new TableTransactionAction(TableTransactionActionType.Add, entry),
+                new TableTransactionAction(TableTransactionActionType.UpsertReplace, Reference(digest, repository)),
+            ], cancellationToken);
             return entry;
         }
-        catch (RequestFailedException e) when (e.Status == 409)
+        catch (TableTransactionFailedException e) when (e.Status == 409)
         {
             await clients.Container.GetBlobClient(blobName).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+            await AddReferenceAsync(digest, repository, cancellationToken);
             return await FindAsync(digest, cancellationToken)
                 ?? throw new InvalidOperationException($"content entry for {digest} vanished during a concurrent commit");
         }
@@ -73,12 +82,14 @@ public sealed class ContentIndex(StorageClients clients, TimeProvider time)
 
     /// <summary>Records that <paramref name="repository"/> links <paramref name="digest"/> (idempotent).</summary>
     public Task AddReferenceAsync(Digest digest, RepositoryName repository, CancellationToken cancellationToken) =>
-        clients.Blobs.UpsertEntityAsync(new ContentRefEntity
-        {
-            PartitionKey = TableKeys.Content(digest),
-            RowKey = TableKeys.RepositoryRef(repository),
-            Created = time.GetUtcNow(),
-        }, Azure.Data.Tables.TableUpdateMode.Replace, cancellationToken);
+        clients.Blobs.UpsertEntityAsync(Reference(digest, repository), TableUpdateMode.Replace, cancellationToken);
+
+    private ContentRefEntity Reference(Digest digest, RepositoryName repository) => new()
+    {
+        PartitionKey = TableKeys.Content(digest),
+        RowKey = TableKeys.RepositoryRef(repository),
+        Created = time.GetUtcNow(),
+    };
 
     /// <summary>Removes the reference (idempotent). Garbage collection may later delete unreferenced content.</summary>
     public Task RemoveReferenceAsync(Digest digest, RepositoryName repository, CancellationToken cancellationToken) =>

@@ -115,7 +115,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
                 await CancelAsync(session, cancellationToken);
                 return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}; the upload was discarded");
             }
-            entry = await content.CommitAsync(digest, session.BlobName, blockIds, session.Offset, cancellationToken);
+            entry = await content.CommitAsync(digest, session.BlobName, blockIds, session.Offset, repository, cancellationToken);
         }
         else
         {
@@ -129,7 +129,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
                 await CancelAsync(session, cancellationToken);
                 return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}; the upload was discarded");
             }
-            entry = await content.RecordAsync(digest, session.BlobName, session.Offset, cancellationToken);
+            entry = await content.RecordAsync(digest, session.BlobName, session.Offset, repository, cancellationToken);
         }
         var closeSession = new TableTransactionAction(TableTransactionActionType.Delete, session, ETag.All);
         return await links.LinkAsync(repository, digest, entry, [closeSession], cancellationToken);
@@ -156,7 +156,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
             return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}");
         }
         var blockIds = BlockList.BlockIds(BlockList.Append([], staged.Value.Nonce, staged.Value.BlockCount));
-        var entry = await content.CommitAsync(digest, blobName, blockIds, staged.Value.Length, cancellationToken);
+        var entry = await content.CommitAsync(digest, blobName, blockIds, staged.Value.Length, repository, cancellationToken);
         return await links.LinkAsync(repository, digest, entry, null, cancellationToken);
     }
 
