@@ -82,10 +82,10 @@ public sealed class AccessTokens : IDisposable
     /// <summary>The grant of a valid access token; null for anything else (expired, forged, wrong audience, a refresh token).</summary>
     public async Task<TokenGrant?> ValidateAccessAsync(string token)
     {
-        if (_verified.TryGetValue(token, out var known) && known is VerifiedAccess verified
-            && verified.Until >= _time.GetUtcNow().UtcDateTime)
+        if (_verified.TryGetValue(token, out var known) && known is VerifiedAccess verified)
         {
-            return verified.Grant;
+            var now = _time.GetUtcNow().UtcDateTime;
+            return verified.From <= now && now <= verified.Until ? verified.Grant : null;
         }
         var result = await ValidateAsync(token, _options.Service);
         if (result is null)
@@ -93,9 +93,9 @@ public sealed class AccessTokens : IDisposable
             return null;
         }
         var grant = new TokenGrant(result.Subject, ReadAccess(result));
-        // Valid for as long as the lifetime check below would pass it: until its expiry plus the allowed skew.
+        // Valid for as long as the lifetime check below would pass it: between nbf and exp, widened by the allowed skew.
         var until = result.ValidTo + _options.ClockSkew;
-        _verified.Set(token, new VerifiedAccess(grant, until), new MemoryCacheEntryOptions
+        _verified.Set(token, new VerifiedAccess(grant, result.ValidFrom - _options.ClockSkew, until), new MemoryCacheEntryOptions
         {
             Size = 1,
             AbsoluteExpiration = new DateTimeOffset(until, TimeSpan.Zero),
@@ -103,7 +103,7 @@ public sealed class AccessTokens : IDisposable
         return grant;
     }
 
-    private sealed record VerifiedAccess(TokenGrant Grant, DateTime Until);
+    private sealed record VerifiedAccess(TokenGrant Grant, DateTime From, DateTime Until);
 
     private static List<ResourceAccess> ReadAccess(JsonWebToken result)
     {

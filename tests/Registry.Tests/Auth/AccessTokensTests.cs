@@ -14,11 +14,11 @@ public sealed class AccessTokensTests
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly ResourceAccess[] PullA = [new("repository", "a", ["pull"])];
 
-    private static (AccessTokens Tokens, ManualClock Clock) Create(Action<AuthOptions>? configure = null, string? pem = null)
+    private static (AccessTokens Tokens, ManualClock Clock) Create(Action<AuthOptions>? configure = null, string? pem = null, DateTimeOffset? start = null)
     {
         var options = new AuthOptions { SigningKeyPem = pem };
         configure?.Invoke(options);
-        var clock = new ManualClock(Start);
+        var clock = new ManualClock(start ?? Start);
         return (new AccessTokens(Options.Create(options), SigningKeys.FromOptions(options), clock), clock);
     }
 
@@ -50,6 +50,23 @@ public sealed class AccessTokensTests
         Assert.Null(await tokens.ValidateAccessAsync(token));
         clock.Now = Start - TimeSpan.FromMinutes(2);
         Assert.Null(await tokens.ValidateAccessAsync(token));
+    }
+
+    [Fact]
+    public async Task Row42_ATokenVerifiedBefore_IsStillRejectedOutsideItsLifetime()
+    {
+        // Near the real time, so the verified token is remembered (it would be dropped at once for a past clock).
+        var now = DateTimeOffset.UtcNow;
+        var (tokens, clock) = Create(start: now);
+        var token = tokens.IssueAccess("ci", PullA).Token;
+        Assert.NotNull(await tokens.ValidateAccessAsync(token));
+        Assert.NotNull(await tokens.ValidateAccessAsync(token));
+        clock.Now = now + TimeSpan.FromMinutes(6);
+        Assert.Null(await tokens.ValidateAccessAsync(token));
+        clock.Now = now - TimeSpan.FromMinutes(2);
+        Assert.Null(await tokens.ValidateAccessAsync(token));
+        clock.Now = now;
+        Assert.Equal("ci", (await tokens.ValidateAccessAsync(token))!.Subject);
     }
 
     [Fact]
