@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using Registry.Http;
 using Registry.Oci;
 
@@ -237,14 +238,17 @@ public sealed class AccessControl(
         return false;
     }
 
-    /// <summary>Lets any authenticated caller through (the <c>/v2/</c> check docker login makes).</summary>
+    /// <summary>
+    /// Lets any authenticated caller through (the <c>/v2/</c> check docker login makes). A request without credentials
+    /// gets the challenge without a storage call: anonymous-pull patterns grant pulls, never a login.
+    /// </summary>
     public async Task<bool> AuthenticateAsync(HttpContext context)
     {
         if (!Enabled)
         {
             return true;
         }
-        var caller = await IdentifyAsync(context);
+        var caller = StringValues.IsNullOrEmpty(context.Request.Headers.Authorization) ? Caller.Anonymous : await IdentifyAsync(context);
         if (caller.Name is not null)
         {
             return true;
