@@ -1,5 +1,4 @@
 using Registry.Host;
 
-var app = RegistryHost.Build(args);
-await RegistryHost.PrepareStorageAsync(app, CancellationToken.None);
-await app.RunAsync();
+// Storage preparation (tables, signing key, owner) starts with the host and runs beside it: see StoragePreparation.
+await RegistryHost.Build(args).RunAsync();

@@ -1,13 +1,11 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Registry;
-using Registry.Auth;
 using Registry.Host.Scheduling;
 using Registry.Host.Telemetry;
 using Registry.Host.Triggers;
 using Registry.Jobs;
-using Registry.Storage;
+using Registry.Startup;
 
 namespace Registry.Host;
 
@@ -50,7 +48,7 @@ public static class RegistryHost
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        app.MapGet("/", () => "registry");
+        app.MapGet("/", () => "registry").ServedBeforeStoragePrepared();
         app.UseRegistry();
         if (underFunctionsHost)
         {
@@ -62,38 +60,5 @@ public static class RegistryHost
             InProcessScheduler.Schedules(app.Services.GetServices<IScheduledJob>(), app.Configuration);
         }
         return app;
-    }
-
-    /// <summary>
-    /// Creates the storage container and tables when configured to (local runs), loads the shared token signing key
-    /// (creating it on the very first start) and makes sure the owner token exists. A generated owner password is printed once, on the first start, and never again.
-    /// </summary>
-    public static async Task PrepareStorageAsync(WebApplication app, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(app);
-        if (app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.CreateIfMissing)
-        {
-            await app.Services.GetRequiredService<StorageClients>().CreateIfMissingAsync(cancellationToken);
-        }
-        // The key and the owner are independent: fetched side by side, the start waits for one round trip, not two.
-        await Task.WhenAll(
-            app.Services.GetRequiredService<SigningKeys>().LoadAsync(cancellationToken),
-            EnsureOwnerAsync(app, cancellationToken));
-    }
-
-    private static async Task EnsureOwnerAsync(WebApplication app, CancellationToken cancellationToken)
-    {
-        var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
-        if (!auth.Enabled)
-        {
-            return;
-        }
-        var generated = await app.Services.GetRequiredService<RegistryTokens>().EnsureOwnerAsync(auth.AdminName, auth.AdminPassword, cancellationToken);
-        if (generated is not null)
-        {
-            Console.WriteLine($"Owner credential created (shown once, store it now): user '{auth.AdminName}', password '{generated}'");
-        }
-        // After the owner is settled, so the first logins and token checks find every token in memory.
-        await app.Services.GetRequiredService<TokenDirectory>().PreloadAsync(cancellationToken);
     }
 }

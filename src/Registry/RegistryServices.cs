@@ -5,6 +5,7 @@ using Registry.Audit;
 using Registry.Auth;
 using Registry.Http;
 using Registry.Jobs;
+using Registry.Startup;
 using Registry.Storage;
 using Registry.Storage.Blobs;
 using Registry.Storage.Manifests;
@@ -47,6 +48,10 @@ public static class RegistryServices
         services.AddSingleton<AuditLog>();
         services.AddSingleton<AuditWriter>();
         services.AddHostedService(provider => provider.GetRequiredService<AuditWriter>());
+        // After the audit writer: hosts stop their services in reverse, so a preparation still running is cancelled
+        // before the writer's last batch waits for it.
+        services.AddSingleton<StoragePreparation>();
+        services.AddHostedService(provider => provider.GetRequiredService<StoragePreparation>());
         services.AddSingleton<IScheduledJob, UploadCleanupJob>();
         services.AddSingleton<IScheduledJob, GarbageCollectionJob>();
         services.AddSingleton<IScheduledJob, RetentionJob>();
@@ -54,13 +59,17 @@ public static class RegistryServices
         return services;
     }
 
-    /// <summary>Adds request telemetry, auditing, the error mapping and the routes (<c>/v2/</c>, the token endpoint, <c>/health</c>).</summary>
+    /// <summary>
+    /// Adds request telemetry, auditing, the error mapping, the wait for storage preparation and the routes (<c>/v2/</c>,
+    /// the token endpoint, <c>/health</c>).
+    /// </summary>
     public static WebApplication UseRegistry(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<OciFaultMiddleware>();
+        app.UseMiddleware<StoragePreparationMiddleware>();
         app.MapRegistry();
         app.MapTokenEndpoint();
         app.MapHealth();

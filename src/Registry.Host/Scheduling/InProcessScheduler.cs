@@ -3,16 +3,19 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NCrontab;
 using Registry.Jobs;
+using Registry.Startup;
 
 namespace Registry.Host.Scheduling;
 
 /// <summary>
 /// Standalone, runs every <see cref="IScheduledJob"/> on the schedule its function.json would give it under the
 /// Functions host: the NCRONTAB expression (six fields, seconds first, UTC) in the job's app setting, or its default.
-/// A run that fails is logged and the next occurrence comes as usual; runs of one job never overlap here.
+/// A run first waits for <see cref="StoragePreparation"/>; a run that fails, or finds storage unprepared, is logged and
+/// the next occurrence comes as usual; runs of one job never overlap here.
 /// </summary>
 public sealed partial class InProcessScheduler(
-    IEnumerable<IScheduledJob> jobs, IConfiguration configuration, TimeProvider time, ILogger<InProcessScheduler> logger) : BackgroundService
+    IEnumerable<IScheduledJob> jobs, StoragePreparation preparation, IConfiguration configuration, TimeProvider time, ILogger<InProcessScheduler> logger)
+    : BackgroundService
 {
     /// <summary>Each job's parsed schedule; throws with every bad setting named, so a typo stops the start.</summary>
     public static IReadOnlyList<(IScheduledJob Job, CrontabSchedule Schedule)> Schedules(IEnumerable<IScheduledJob> jobs, IConfiguration configuration)
@@ -57,6 +60,7 @@ public sealed partial class InProcessScheduler(
             }
             try
             {
+                await preparation.EnsureAsync(stoppingToken);
                 var report = await job.RunAsync(stoppingToken);
                 LogJobRan(logger, job.Name, report.Status, report.Summary);
             }

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Registry.Startup;
 
 namespace Registry.Audit;
 
@@ -11,7 +12,7 @@ namespace Registry.Audit;
 /// at most <see cref="Capacity"/> records; past that, records are dropped and counted in the log rather than
 /// slowing requests. Stopping the host writes what is queued. A crash loses at most the last <see cref="Linger"/>.
 /// </summary>
-public sealed partial class AuditWriter(AuditLog log, ILogger<AuditWriter> logger) : BackgroundService
+public sealed partial class AuditWriter(AuditLog log, StoragePreparation preparation, ILogger<AuditWriter> logger) : BackgroundService
 {
     public const int Capacity = 10_000;
     public static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(250);
@@ -55,9 +56,13 @@ public sealed partial class AuditWriter(AuditLog log, ILogger<AuditWriter> logge
             }
             try
             {
+                // The audit table exists once storage is prepared: on a fresh local storage, denials of the first
+                // requests are queued before it is.
+                await preparation.EnsureAsync(CancellationToken.None);
                 await log.AppendBatchAsync(batch, CancellationToken.None);
             }
-            catch (Exception e) when (e is Azure.RequestFailedException or IOException or AggregateException or TaskCanceledException or InvalidOperationException)
+            catch (Exception e) when (e is Azure.RequestFailedException or IOException or AggregateException or TaskCanceledException
+                or InvalidOperationException or StorageNotPreparedException)
             {
                 LogWriteFailed(logger, batch.Count, e);
             }

@@ -244,7 +244,10 @@ public sealed class AccessControl(
         return false;
     }
 
-    /// <summary>Lets any authenticated caller through (the <c>/v2/</c> check docker login makes).</summary>
+    /// <summary>
+    /// Lets any authenticated caller through (the <c>/v2/</c> check docker login makes). A request without credentials
+    /// gets the challenge without a storage call: anonymous-pull patterns grant pulls, never a login.
+    /// </summary>
     public async Task<bool> AuthenticateAsync(HttpContext context)
     {
         if (!Enabled)

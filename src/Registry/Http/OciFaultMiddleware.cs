@@ -2,12 +2,13 @@ using Azure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Registry.Oci;
+using Registry.Startup;
 
 namespace Registry.Http;
 
 /// <summary>
 /// Turns the failures that are not the client's fault, and not a bug, into OCI errors: storage unavailable or
-/// too slow → 503 with Retry-After; a body that broke off or overran its limit → 400/413. A client that went
+/// too slow, or not prepared at start (<see cref="StorageNotPreparedException"/>) → 503 with Retry-After; a body that broke off or overran its limit → 400/413. A client that went
 /// away gets nothing. Anything else is a bug and stays a 500.
 /// </summary>
 public sealed partial class OciFaultMiddleware(RequestDelegate next, ILogger<OciFaultMiddleware> logger)
@@ -40,7 +41,7 @@ public sealed partial class OciFaultMiddleware(RequestDelegate next, ILogger<Oci
     private static bool IsStorageUnavailable(Exception e) => e switch
     {
         RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
-        TimeoutException or TaskCanceledException or System.Net.Http.HttpRequestException => true,
+        TimeoutException or TaskCanceledException or System.Net.Http.HttpRequestException or StorageNotPreparedException => true,
         // What the SDK throws once its retries are spent: every try failed, on the network or with a 5xx.
         AggregateException a => a.InnerExceptions.All(inner => inner is IOException || IsStorageUnavailable(inner)),
         _ => false,

@@ -2,8 +2,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Primitives;
 using Registry.Auth;
 using Registry.Oci;
+using Registry.Startup;
 
 namespace Registry.Http;
 
@@ -16,15 +18,23 @@ public static class RegistryEndpoints
     public static IEndpointRouteBuilder MapRegistry(this IEndpointRouteBuilder endpoints)
     {
         var v2 = endpoints.MapGroup("/v2");
-        v2.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], ApiVersion);
+        v2.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], ApiVersion).ServedBeforeStoragePrepared();
         v2.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head, HttpMethods.Put, HttpMethods.Patch, HttpMethods.Post, HttpMethods.Delete], DispatchAsync);
         return endpoints;
     }
 
-    /// <summary><c>GET /v2/</c>: the registry speaks Distribution API v2 (to any authenticated caller).</summary>
+    /// <summary>
+    /// <c>GET /v2/</c>: the registry speaks Distribution API v2 (to any authenticated caller). Without credentials it
+    /// answers the challenge from memory, even while storage is still being prepared: the first answer of a cold start.
+    /// </summary>
     public static async Task ApiVersion(HttpContext context)
     {
         context.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
+        if (!StringValues.IsNullOrEmpty(context.Request.Headers.Authorization))
+        {
+            // Credentials are checked against the owner token and the signing key.
+            await context.RequestServices.GetRequiredService<StoragePreparation>().EnsureAsync(context.RequestAborted);
+        }
         if (!await context.RequestServices.GetRequiredService<AccessControl>().AuthenticateAsync(context))
         {
             return;

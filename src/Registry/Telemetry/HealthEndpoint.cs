@@ -5,14 +5,16 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Registry.Startup;
 using Registry.Storage;
 
 namespace Registry.Telemetry;
 
 /// <summary>
 /// <c>GET /health</c>, without credentials: 200 when both Blob and Table storage answer within
-/// <see cref="Deadline"/>, otherwise 503. Each probe costs one container read and one point read of an entity that
-/// never exists; the body names which service failed and nothing else.
+/// <see cref="Deadline"/> and the start's <see cref="StoragePreparation"/> is done (it waits for a running attempt
+/// within the same deadline, and starts a new one after a failure), otherwise 503. Each probe costs one container
+/// read and one point read of an entity that never exists; the body names which part failed and nothing else.
 /// </summary>
 public static partial class HealthEndpoint
 {
@@ -20,7 +22,7 @@ public static partial class HealthEndpoint
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], CheckAsync);
+        endpoints.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], CheckAsync).ServedBeforeStoragePrepared();
         return endpoints;
     }
 
@@ -33,8 +35,9 @@ public static partial class HealthEndpoint
         var blob = ProbeAsync("blob", async ct => await clients.Container.ExistsAsync(ct), logger, deadline.Token);
         var table = ProbeAsync("table", async ct => await clients.Repositories.GetEntityIfExistsAsync<TableEntity>(
             "~health", "probe", ["PartitionKey"], ct), logger, deadline.Token);
-        var (blobOk, tableOk) = (await blob, await table);
-        var healthy = blobOk && tableOk;
+        var prepared = PreparedAsync(context.RequestServices.GetRequiredService<StoragePreparation>(), deadline.Token);
+        var (blobOk, tableOk, preparedOk) = (await blob, await table, await prepared);
+        var healthy = blobOk && tableOk && preparedOk;
         context.Response.StatusCode = healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.CacheControl = "no-store";
         if (HttpMethods.IsHead(context.Request.Method))
@@ -48,6 +51,7 @@ public static partial class HealthEndpoint
         json.WriteStartObject("storage");
         json.WriteString("blob", blobOk ? "ok" : "unreachable");
         json.WriteString("table", tableOk ? "ok" : "unreachable");
+        json.WriteBoolean("prepared", preparedOk);
         json.WriteEndObject();
         json.WriteEndObject();
     }
@@ -64,6 +68,20 @@ public static partial class HealthEndpoint
 #pragma warning restore CA1031
         {
             LogProbeFailed(logger, service, e);
+            return false;
+        }
+    }
+
+    /// <summary>Whether preparation is done or finishes before the deadline; its failure was logged where it happened.</summary>
+    private static async Task<bool> PreparedAsync(StoragePreparation preparation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await preparation.EnsureAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is StorageNotPreparedException or OperationCanceledException)
+        {
             return false;
         }
     }

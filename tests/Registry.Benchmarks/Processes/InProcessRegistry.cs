@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Host;
+using Registry.Startup;
 
 namespace Registry.Benchmarks.Processes;
 
@@ -53,8 +54,9 @@ internal sealed class InProcessRegistry : IAsyncDisposable
         });
         try
         {
-            await RegistryHost.PrepareStorageAsync(app, cancellationToken);
             await app.StartAsync(cancellationToken);
+            // Prepared before counting: the counts are of requests, not of the start.
+            await app.Services.GetRequiredService<StoragePreparation>().EnsureAsync(cancellationToken);
         }
         catch
         {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Host;
+using Registry.Startup;
 
 namespace Registry.Tests.Fixtures;
 
@@ -24,15 +25,22 @@ public sealed class ExtraRegistry : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<ExtraRegistry> StartAsync(Azurite storage, string[] settings, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="waitForStorage">
+    /// Return only once its storage preparation is done (false: at once, while it may still be running or failing).
+    /// </param>
+    public static async Task<ExtraRegistry> StartAsync(
+        Azurite storage, string[] settings, Action<WebApplicationBuilder>? configure = null, bool waitForStorage = true)
     {
         var app = RegistryHost.Build(
         [
             "--Registry:Port=0", $"--Storage:ConnectionString={storage.ConnectionString}", "--Logging:LogLevel:Default=None",
             $"--Auth:AdminPassword={RegistryFixture.AdminPassword}", .. settings,
         ], configure);
-        await RegistryHost.PrepareStorageAsync(app, CancellationToken.None);
         await app.StartAsync();
+        if (waitForStorage)
+        {
+            await app.Services.GetRequiredService<StoragePreparation>().EnsureAsync(CancellationToken.None);
+        }
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ExtraRegistry(app, new Uri(address));
     }

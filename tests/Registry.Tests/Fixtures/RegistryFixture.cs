@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Host;
+using Registry.Startup;
 
 namespace Registry.Tests.Fixtures;
 
@@ -47,8 +48,9 @@ public sealed class RegistryFixture : IAsyncLifetime
             "--Logging:LogLevel:Default=Warning",
             $"--Auth:AdminPassword={AdminPassword}",
         ]);
-        await RegistryHost.PrepareStorageAsync(_app, CancellationToken.None);
         await _app.StartAsync();
+        // Tests also reach storage through the services directly: its tables must exist first.
+        await _app.Services.GetRequiredService<StoragePreparation>().EnsureAsync(CancellationToken.None);
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
         Client = new HttpClient(new BearerTokenHandler(BaseAddress, AdminName, AdminPassword, followRedirects: false)) { BaseAddress = BaseAddress };

@@ -30,7 +30,6 @@ public sealed class TriggerEnvelopeTests(RegistryFixture registry) : IAsyncLifet
             "--Logging:LogLevel:Default=None",
             $"--Auth:AdminPassword={RegistryFixture.AdminPassword}",
         ]);
-        await RegistryHost.PrepareStorageAsync(_handler, CancellationToken.None);
         await _handler.StartAsync();
         var address = _handler.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         Assert.StartsWith("http://127.0.0.1:", address, StringComparison.Ordinal);
