@@ -36,7 +36,7 @@ internal sealed class BenchmarkContext(BenchmarkScale scale, TextWriter progress
     /// <summary>Our registry process (<c>dotnet Registry.Host.dll</c>) on the shared Azurite.</summary>
     public async Task<RegistryTarget> OursAsync(CancellationToken cancellationToken)
     {
-        _ours ??= Own(await OurRegistryProcess.StartAsync(await StorageAsync(cancellationToken), appHost: false, storagePrefix: null, cancellationToken));
+        _ours ??= Own(await OurRegistryProcess.StartAsync(await StorageAsync(cancellationToken), Launch.Dotnet, storagePrefix: null, cancellationToken));
         return _ours.Target;
     }
 

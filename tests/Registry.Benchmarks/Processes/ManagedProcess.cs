@@ -59,6 +59,13 @@ internal sealed class ManagedProcess : IAsyncDisposable
         return managed;
     }
 
+    /// <summary>Waits for the process to end by itself; its exit code.</summary>
+    public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        await _process.WaitForExitAsync(cancellationToken);
+        return _process.ExitCode;
+    }
+
     /// <summary>The last lines the process printed, for error messages.</summary>
     public string RecentOutput()
     {

@@ -3,10 +3,23 @@ using System.Globalization;
 
 namespace Registry.Benchmarks.Processes;
 
+/// <summary>How our registry process is started.</summary>
+internal enum Launch
+{
+    /// <summary><c>dotnet Registry.Host.dll</c> of the Release build.</summary>
+    Dotnet,
+
+    /// <summary>The native launcher (apphost) of the same build.</summary>
+    AppHost,
+
+    /// <summary>The published package's executable (<see cref="PublishedHost"/>), as the Functions host starts it.</summary>
+    Published,
+}
+
 /// <summary>
-/// Our registry as a process of its own (the Release build of src/Registry.Host, <c>dotnet Registry.Host.dll</c> or
-/// its apphost), on a free loopback port, over the given Azurite. A process of its own keeps the load generator's
-/// CPU and allocations out of the registry's /proc figures.
+/// Our registry as a process of its own (the Release build of src/Registry.Host, or its published package; see
+/// <see cref="Launch"/>), on a free loopback port, over the given Azurite. A process of its own keeps the load
+/// generator's CPU and allocations out of the registry's /proc figures.
 /// </summary>
 internal sealed class OurRegistryProcess : IAsyncDisposable
 {
@@ -29,12 +42,16 @@ internal sealed class OurRegistryProcess : IAsyncDisposable
     public TimeSpan Startup { get; }
 
     /// <param name="storagePrefix">Names the container and tables, so a registry can start with nothing in it on a shared Azurite.</param>
-    public static async Task<OurRegistryProcess> StartAsync(Azurite storage, bool appHost, string? storagePrefix, CancellationToken cancellationToken)
+    public static async Task<OurRegistryProcess> StartAsync(Azurite storage, Launch launch, string? storagePrefix, CancellationToken cancellationToken)
     {
         var dll = RepoPaths.HostDll;
         if (!File.Exists(dll))
         {
             throw new InvalidOperationException($"{dll} is missing: build the benchmark project (it references src/Registry.Host).");
+        }
+        if (launch == Launch.Published && !File.Exists(PublishedHost.Executable))
+        {
+            throw new InvalidOperationException($"{PublishedHost.Executable} is missing: call PublishedHost.PublishAsync first.");
         }
         var port = LocalPorts.Free();
         var environment = new Dictionary<string, string>
@@ -56,9 +73,13 @@ internal sealed class OurRegistryProcess : IAsyncDisposable
         }
         var address = new Uri($"http://127.0.0.1:{port}");
         var watch = Stopwatch.StartNew();
-        var process = appHost
-            ? ManagedProcess.Start(RepoPaths.HostAppHost, [], environment, AppContext.BaseDirectory)
-            : ManagedProcess.Start("dotnet", [dll], environment, AppContext.BaseDirectory);
+        var process = launch switch
+        {
+            Launch.AppHost => ManagedProcess.Start(RepoPaths.HostAppHost, [], environment, AppContext.BaseDirectory),
+            // In its own folder, as the Functions host runs it: the content root (appsettings.json) is the working directory.
+            Launch.Published => ManagedProcess.Start(PublishedHost.Executable, [], environment, PublishedHost.Directory),
+            _ => ManagedProcess.Start("dotnet", [dll], environment, AppContext.BaseDirectory),
+        };
         try
         {
             await HttpProbe.WaitForAnswerAsync(new Uri(address, "/v2/"), process, StartDeadline, cancellationToken);

@@ -23,7 +23,7 @@ internal sealed class CatalogWorkload : IWorkload
     {
         var repositories = context.Scale.Repositories;
         var page = context.Scale.CatalogPage;
-        await using var oursProcess = await OurRegistryProcess.StartAsync(await context.StorageAsync(cancellationToken), appHost: false, "catalogbench", cancellationToken);
+        await using var oursProcess = await OurRegistryProcess.StartAsync(await context.StorageAsync(cancellationToken), Launch.Dotnet, "catalogbench", cancellationToken);
         await using var distributionProcess = await DistributionProcess.StartAsync(cancellationToken);
         using var clients = new ClientPair(new OciClient(oursProcess.Target, CreatingConcurrency), new OciClient(distributionProcess.Target, CreatingConcurrency));
         var samples = new Samples();
