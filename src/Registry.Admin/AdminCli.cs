@@ -145,7 +145,10 @@ internal sealed class AdminContext : IDisposable
             options.ConnectionString = connectionString
                 ?? configuration[$"{StorageOptions.Section}:{nameof(StorageOptions.ConnectionString)}"]
                 ?? "UseDevelopmentStorage=true";
-            context = new AdminContext(new StorageClients(Options.Create(options), []), options.CreateIfMissing, output, error);
+            var clients = new StorageClients(Options.Create(options), []);
+            // The SDK clients are built on first use; build them now, so a malformed setting is reported here.
+            _ = clients.Container;
+            context = new AdminContext(clients, options.CreateIfMissing, output, error);
             problem = null;
             return true;
         }
