@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Registry;
+using Registry.Host.Transport;
 using Registry.Host.Scheduling;
 using Registry.Host.Telemetry;
 using Registry.Host.Triggers;
@@ -40,6 +42,9 @@ public static class RegistryHost
         // Request lines can carry credentials (podman sends token-request parameters, password included, in the
         // query string), and ASP.NET's request logging writes them whole: it never logs below Warning here.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        // Kestrel receives into one pool block per read: 64 KiB blocks instead of its 4 KiB ones cut a layer push's
+        // CPU by about a quarter (README, "Performance").
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPool.Factory>();
         builder.Services.AddRegistry(builder.Configuration);
         builder.AddRegistryTelemetry();
         var inProcessJobs = !underFunctionsHost && builder.Configuration.GetValue("Jobs:InProcess", true);
