@@ -64,7 +64,8 @@ internal sealed class ColdStartWorkload : IWorkload
         {
             context.Note("cold-start: the published package (what runs in Azure) is measured in full mode only: its first publish takes minutes.");
         }
-        rows.Add(new(workload, "ms, dotnet Registry.Host.dll", dllMs, "Distribution", distributionMs, Better.Lower, goal, dllMs <= 300));
+        // The goal is the deployed package's; a development build JIT-compiles what the package has precompiled.
+        rows.Add(new(workload, "ms, dotnet Registry.Host.dll (development build)", dllMs, "Distribution", distributionMs, Better.Lower, "report"));
         rows.Add(new(workload, "ms, apphost Registry.Host", samples.Median("apphost"), "dotnet Registry.Host.dll", dllMs, Better.Lower, "report"));
         rows.Add(new(workload, "resident MB right after start", samples.Median("dll rss"), "Distribution", samples.Median("distribution rss"), Better.Lower, "report"));
         return rows;
