@@ -14,7 +14,7 @@ namespace Registry.Host.Transport;
 public sealed class LargeBlockMemoryPool : MemoryPool<byte>
 {
     public const int BlockSize = 64 * 1024;
-    public const int MaxIdleBlocks = 256;
+    public const int MaxIdleBlocks = 64;
 
     private readonly ConcurrentQueue<byte[]> _idle = new();
 
