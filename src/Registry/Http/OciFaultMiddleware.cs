@@ -8,8 +8,9 @@ namespace Registry.Http;
 
 /// <summary>
 /// Turns the failures that are not the client's fault, and not a bug, into OCI errors: storage unavailable or
-/// too slow, or not prepared at start (<see cref="StorageNotPreparedException"/>) → 503 with Retry-After; a body that broke off or overran its limit → 400/413. A client that went
-/// away gets nothing. Anything else is a bug and stays a 500.
+/// too slow, or not prepared at start (<see cref="StorageNotPreparedException"/>) → 503 with Retry-After; a body that
+/// broke off or overran its limit → 400/413. A client that went away gets nothing. Anything else is a bug and stays a
+/// 500.
 /// </summary>
 public sealed partial class OciFaultMiddleware(RequestDelegate next, ILogger<OciFaultMiddleware> logger)
 {

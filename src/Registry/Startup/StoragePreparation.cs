@@ -36,7 +36,7 @@ public sealed partial class StoragePreparation(
     /// </summary>
     /// <exception cref="StorageNotPreparedException">The attempt this call waited for failed.</exception>
     public Task EnsureAsync(CancellationToken cancellationToken) =>
-        _attempt is { IsCompletedSuccessfully: true } ? Task.CompletedTask : WaitAsync(Current(), cancellationToken);
+        IsPrepared ? Task.CompletedTask : WaitAsync(Current(), cancellationToken);
 
     /// <summary>Starts the first attempt in the background and returns: the server starts listening meanwhile.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
