@@ -9,6 +9,7 @@ using Registry.Startup;
 using Registry.Storage;
 using Registry.Storage.Blobs;
 using Registry.Storage.Manifests;
+using Registry.Storage.References;
 using Registry.Storage.Uploads;
 using Registry.Telemetry;
 
@@ -32,6 +33,7 @@ public static class RegistryServices
         services.AddSingleton<SasUrlIssuer>();
         services.AddSingleton<ReadCache>();
         services.AddSingleton<ContentIndex>();
+        services.AddSingleton<ManifestUses>();
         services.AddSingleton<BlobLinks>();
         services.AddSingleton<BlobUploads>();
         services.AddSingleton<ManifestStore>();

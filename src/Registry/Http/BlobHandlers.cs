@@ -56,9 +56,9 @@ public static class BlobHandlers
             await OciResponses.WriteErrorAsync(context, error);
             return;
         }
-        if (!await context.RequestServices.GetRequiredService<BlobLinks>().UnlinkAsync(name, digest, context.RequestAborted))
+        if (await context.RequestServices.GetRequiredService<BlobLinks>().UnlinkAsync(name, digest, context.RequestAborted) is { } refused)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.BlobUnknown, $"{digest} is not in repository {name}");
+            await OciResponses.WriteErrorAsync(context, refused);
             return;
         }
         context.Response.StatusCode = StatusCodes.Status202Accepted;

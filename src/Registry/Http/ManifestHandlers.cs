@@ -106,23 +106,22 @@ public static class ManifestHandlers
     public static async Task DeleteAsync(HttpContext context, RepositoryName name, string reference)
     {
         var store = context.RequestServices.GetRequiredService<ManifestStore>();
-        bool deleted;
+        OciError? refused;
         if (Tag.TryParse(reference, out var tag))
         {
-            deleted = await store.UntagAsync(name, tag, context.RequestAborted);
+            refused = await store.UntagAsync(name, tag, context.RequestAborted);
         }
         else if (BlobHandlers.TryDigest(reference, out var digest, out var error))
         {
-            deleted = await store.DeleteAsync(name, digest, context.RequestAborted);
+            refused = await store.DeleteAsync(name, digest, context.RequestAborted);
         }
         else
         {
-            await OciResponses.WriteErrorAsync(context, error);
-            return;
+            refused = error;
         }
-        if (!deleted)
+        if (refused is not null)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestUnknown, $"{reference} is not a manifest of repository {name}");
+            await OciResponses.WriteErrorAsync(context, refused);
             return;
         }
         context.Response.StatusCode = StatusCodes.Status202Accepted;

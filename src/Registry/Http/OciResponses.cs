@@ -18,6 +18,10 @@ public static class OciResponses
     {
         var response = context.Response;
         response.StatusCode = error.Status;
+        if (error.Status == StatusCodes.Status503ServiceUnavailable && !response.Headers.ContainsKey("Retry-After"))
+        {
+            response.Headers.RetryAfter = "1";
+        }
         if (HttpMethods.IsHead(context.Request.Method))
         {
             return;

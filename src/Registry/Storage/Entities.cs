@@ -54,6 +54,13 @@ public sealed class BlobLinkEntity : RegistryEntity
     public string BlobName { get; set; } = "";
 }
 
+/// <summary><c>usedby:&lt;target&gt;:&lt;manifest&gt;</c>: the manifest uses the target blob or child manifest.</summary>
+public sealed class UsedByEntity : RegistryEntity
+{
+    /// <summary>Written ahead of the manifest's own transaction (a manifest with too many references for one).</summary>
+    public bool Pending { get; set; }
+}
+
 /// <summary><c>upload:&lt;id&gt;</c>: an upload in progress.</summary>
 public sealed class UploadEntity : RegistryEntity
 {

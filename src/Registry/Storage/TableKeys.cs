@@ -22,6 +22,9 @@ namespace Registry.Storage;
 /// <item><c>blob:&lt;digest&gt;</c>: Size, BlobName: this repository may read this blob (a "link").</item>
 /// <item><c>upload:&lt;uploadId&gt;</c>: an upload session: BlobName, Offset, HashState (SHA-256 context), Segments (block list).</item>
 /// <item><c>referrer:&lt;subject digest&gt;:&lt;digest&gt;</c>: a manifest whose <c>subject</c> is that digest.</item>
+/// <item><c>usedby:&lt;target digest&gt;:&lt;manifest digest&gt;</c>: that manifest uses the target, a blob (config or
+///   layer) or a child manifest (index entry); Pending when written ahead of a large manifest's own transaction. A
+///   <c>subject</c> is not a use: a subject may be deleted, and its referrers go with it.</item>
 /// <item><c>event:&lt;19-digit ticks&gt;:&lt;id&gt;</c>: the outbox: one row per push or delete, written in the same
 ///   transaction as the change; the events feature publishes and removes them.</item>
 /// </list>
@@ -34,6 +37,29 @@ namespace Registry.Storage;
 ///   after the commit, so two identical uploads race safely.</item>
 /// <item><c>ref:&lt;repository key&gt;</c>: the repository links this digest. Written before the link and removed
 ///   after it, so garbage collection can find unreferenced content by reading this partition alone.</item>
+/// </list>
+///
+/// <para><b>Protocols that keep these consistent</b> (Table has no cross-partition transactions):</para>
+/// <list type="bullet">
+/// <item><b>Completing an upload.</b> The block list of <c>data/&lt;uploadId&gt;</c> is committed create-only and
+///   stamped (blob metadata <c>digest</c>) with the digest it was committed for; of several requests completing one
+///   upload, one creates the blob and the others may only record it for the same digest. The <c>content</c> row is
+///   inserted after the commit, create-only; only the request that created a blob may delete it, and only once it
+///   proved nothing can name it (the digest is recorded under another blob, or the bytes did not match). A blob
+///   committed but never recorded (the request died) is deleted by upload cleanup once its session expired, unless
+///   a <c>content</c> row names it. So a <c>content</c> row never names a missing blob.</item>
+/// <item><b>Pushing a manifest.</b> One transaction of the repository's partition writes the manifest, its tag,
+///   referrer and event rows, one <c>usedby</c> row per target, and touches (merges into) each target's own
+///   <c>blob:</c> or <c>manifest:</c> row, which fails the whole transaction if a target is gone. A manifest with
+///   more targets than one transaction holds (100 operations) writes pending <c>usedby</c> rows and touches in
+///   transactions of their own first.</item>
+/// <item><b>Deleting a manifest or a blob link.</b> Read the target's row (its ETag), refuse when a live
+///   <c>usedby</c> row names it, then delete it conditionally on that ETag, in one transaction with every tag that
+///   points at it (each conditional on the ETag read). A concurrent push either committed first (its touch or tag
+///   write changed an ETag: the delete starts again and sees it) or commits after (its touch finds no row). So a
+///   delete is all or nothing, and never removes a tag or a target that a push acknowledged. A manifest with more
+///   tags than one transaction holds loses its tags in transactions of their own, then itself; an interruption
+///   leaves some tags removed and the manifest still served, and repeating the DELETE finishes it.</item>
 /// </list>
 ///
 /// <para>Table keys cannot hold <c>/ \ # ?</c> or control characters. Digests, tags and the fixed prefixes never
@@ -53,6 +79,7 @@ public static class TableKeys
     public const string ReferrerPrefix = "referrer:";
     public const string EventPrefix = "event:";
     public const string RefPrefix = "ref:";
+    public const string UsedByPrefix = "usedby:";
 
     public static string Repository(RepositoryName name) => name.Value.Replace("/", ".~", StringComparison.Ordinal);
 
@@ -69,6 +96,10 @@ public static class TableKeys
     public static string ReferrersOf(Digest subject) => ReferrerPrefix + subject.Value + ":";
 
     public static string Referrer(Digest subject, Digest digest) => ReferrersOf(subject) + digest.Value;
+
+    public static string UsersOf(Digest target) => UsedByPrefix + target.Value + ":";
+
+    public static string UsedBy(Digest target, Digest manifest) => UsersOf(target) + manifest.Value;
 
     public static string Event(DateTimeOffset at, string id) => $"{EventPrefix}{at.UtcTicks:D19}:{id}";
 

@@ -5,6 +5,7 @@ using Registry.Jobs;
 using Registry.Oci;
 using Registry.Storage;
 using Registry.Storage.Blobs;
+using Registry.Storage.References;
 using Registry.Storage.Uploads;
 using Registry.Telemetry;
 using Registry.Tests.Fixtures;
@@ -28,20 +29,7 @@ public sealed class UploadCleanupTests(RegistryFixture registry)
     [Fact]
     public async Task Sweep_RemovesSessionsPastTheirLifetime_AndCountsTheRest()
     {
-        var suffix = Guid.NewGuid().ToString("N")[..10];
-        var clients = new StorageClients(Options.Create(new StorageOptions
-        {
-            ConnectionString = registry.Storage.ConnectionString,
-            RepositoriesTable = "sweeprepos" + suffix,
-            BlobsTable = "sweepblobs" + suffix,
-        }), []);
-        await clients.CreateIfMissingAsync(CancellationToken.None);
-        var clock = new ManualClock(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero));
-        using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var metrics = new RegistryMetrics(meters.GetRequiredService<IMeterFactory>());
-        var content = new ContentIndex(clients, clock);
-        var uploads = new BlobUploads(clients, content, new BlobLinks(clients, content, new ReadCache(Options.Create(new ReadCacheOptions()), clock)), metrics, clock);
-        var job = new UploadCleanupJob(uploads, metrics);
+        var (clients, clock, _, uploads, job) = await IsolatedAsync();
 
         var old = new[] { Name("team/a"), Name("team/b") };
         foreach (var repository in old)
@@ -61,5 +49,54 @@ public sealed class UploadCleanupTests(RegistryFixture registry)
         Assert.NotNull(await uploads.FindAsync(Name("team/a"), young.RowKey[TableKeys.UploadPrefix.Length..], CancellationToken.None));
         var remaining = clients.Repositories.QueryAsync<Azure.Data.Tables.TableEntity>(select: ["RowKey"]);
         Assert.Equal([young.RowKey], await remaining.Select(e => e.RowKey).ToListAsync());
+    }
+
+    [Fact]
+    public async Task Sweep_DeletesABlobCommittedButNeverRecorded_AndKeepsOneTheContentIndexNames()
+    {
+        var (clients, clock, content, uploads, job) = await IsolatedAsync();
+        var repository = Name("team/crashed");
+        var orphan = await CommittedSessionAsync(uploads, content, repository, "bytes of a request that died after its commit"u8.ToArray());
+        var recorded = await CommittedSessionAsync(uploads, content, repository, "bytes of a request that died after recording"u8.ToArray());
+        await content.RecordAsync(recorded.Digest, recorded.Session.BlobName, recorded.Size, repository, BlobCommit.Created, CancellationToken.None);
+
+        clock.Now += BlobUploads.SessionLifetime + TimeSpan.FromHours(1);
+        Assert.Equal("2 expired upload sessions removed, 0 open", (await job.RunAsync(CancellationToken.None)).Summary);
+
+        Assert.False(await clients.Container.GetBlobClient(orphan.Session.BlobName).ExistsAsync());
+        Assert.True(await clients.Container.GetBlobClient(recorded.Session.BlobName).ExistsAsync());
+    }
+
+    /// <summary>A session whose bytes were staged and committed, as a completion leaves it when it dies before recording them.</summary>
+    private static async Task<(UploadEntity Session, Digest Digest, long Size)> CommittedSessionAsync(
+        BlobUploads uploads, ContentIndex content, RepositoryName repository, byte[] bytes)
+    {
+        var session = await uploads.StartAsync(repository, CancellationToken.None);
+        var appended = await uploads.AppendAsync(session, new MemoryStream(bytes), bytes.Length, CancellationToken.None);
+        Assert.True(appended.Succeeded);
+        var digest = Digest.Compute(bytes, Digest.Sha256);
+        Assert.Equal(BlobCommit.Created, await content.CommitBlocksAsync(session.BlobName, BlockList.BlockIds(appended.Value.Segments), digest, CancellationToken.None));
+        return (appended.Value, digest, bytes.Length);
+    }
+
+    /// <summary>Tables and a container of this test's own, so the sweep can never touch another test's sessions.</summary>
+    private async Task<(StorageClients Clients, ManualClock Clock, ContentIndex Content, BlobUploads Uploads, UploadCleanupJob Job)> IsolatedAsync()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..10];
+        var clients = new StorageClients(Options.Create(new StorageOptions
+        {
+            ConnectionString = registry.Storage.ConnectionString,
+            RepositoriesTable = "sweeprepos" + suffix,
+            BlobsTable = "sweepblobs" + suffix,
+            BlobContainer = "sweep" + suffix,
+        }), []);
+        await clients.CreateIfMissingAsync(CancellationToken.None);
+        var clock = new ManualClock(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero));
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new RegistryMetrics(meters.GetRequiredService<IMeterFactory>());
+        var content = new ContentIndex(clients, clock);
+        var links = new BlobLinks(clients, content, new ManifestUses(clients, clock), new ReadCache(Options.Create(new ReadCacheOptions()), clock));
+        var uploads = new BlobUploads(clients, content, links, metrics, clock);
+        return (clients, clock, content, uploads, new UploadCleanupJob(uploads, metrics));
     }
 }

@@ -1,6 +1,7 @@
 using Azure;
 using Azure.Data.Tables;
 using Registry.Oci;
+using Registry.Storage.References;
 
 namespace Registry.Storage.Blobs;
 
@@ -12,7 +13,7 @@ public sealed record BlobInfo(Digest Digest, long Size, string BlobName);
 /// so content in another repository is never visible here. The global reference is written before a link and
 /// removed after it, so a link never outlives its content's reference.
 /// </summary>
-public sealed class BlobLinks(StorageClients clients, ContentIndex content, ReadCache cache)
+public sealed class BlobLinks(StorageClients clients, ContentIndex content, ManifestUses uses, ReadCache cache)
 {
     /// <summary>
     /// The blob as <paramref name="repository"/> sees it, or null when it is not linked there. May be answered from
@@ -45,10 +46,12 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Read
 
     /// <summary>
     /// Links committed content into <paramref name="repository"/>, whose reference the caller has recorded in the
-    /// <see cref="ContentIndex"/> first; extra operations of the same partition join the transaction.
+    /// <see cref="ContentIndex"/> first, and closes <paramref name="completedSession"/> (the upload that produced it) in
+    /// the same transaction. A session that a concurrent completion closed already is not an error: the link is
+    /// written alone.
     /// </summary>
     public async Task<BlobInfo> LinkAsync(
-        RepositoryName repository, Digest digest, ContentEntity entry, IEnumerable<TableTransactionAction>? alsoInPartition, CancellationToken cancellationToken)
+        RepositoryName repository, Digest digest, ContentEntity entry, UploadEntity? completedSession, CancellationToken cancellationToken)
     {
         var link = new BlobLinkEntity
         {
@@ -57,14 +60,25 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Read
             Size = entry.Size,
             BlobName = entry.BlobName,
         };
-        var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpsertReplace, link) };
-        if (alsoInPartition is not null)
-        {
-            actions.AddRange(alsoInPartition);
-        }
+        var writeLink = new TableTransactionAction(TableTransactionActionType.UpsertReplace, link);
         try
         {
-            await clients.Repositories.SubmitTransactionAsync(actions, cancellationToken);
+            if (completedSession is null)
+            {
+                await clients.Repositories.SubmitTransactionAsync([writeLink], cancellationToken);
+            }
+            else
+            {
+                try
+                {
+                    await clients.Repositories.SubmitTransactionAsync(
+                        [writeLink, new TableTransactionAction(TableTransactionActionType.Delete, completedSession, ETag.All)], cancellationToken);
+                }
+                catch (TableTransactionFailedException e) when (e.Status == 404)
+                {
+                    await clients.Repositories.SubmitTransactionAsync([writeLink], cancellationToken);
+                }
+            }
         }
         catch
         {
@@ -94,25 +108,57 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Read
         return await LinkAsync(target, digest, entry, null, cancellationToken);
     }
 
-    /// <summary>Removes the link; false when there was none.</summary>
-    public async Task<bool> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// Removes the link. Null when removed; BLOB_UNKNOWN when there is none; 409 DENIED, changing nothing, when a
+    /// manifest of the repository uses the blob (delete the manifest first: garbage collection reclaims what no
+    /// manifest uses); 503 UNAVAILABLE, changing nothing, when the link changed meanwhile.
+    /// </summary>
+    public async Task<OciError?> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
-        // The SDK answers a delete of a missing entity with its 404 response rather than an exception.
         var (partition, row) = (TableKeys.Repository(repository), TableKeys.BlobLink(digest));
-        Response response;
         try
         {
-            response = await clients.Repositories.DeleteEntityAsync(partition, row, ETag.All, cancellationToken);
+            var link = await clients.Repositories.GetEntityIfExistsAsync<TableEntity>(partition, row, ["PartitionKey", "RowKey"], cancellationToken);
+            if (!link.HasValue)
+            {
+                return Unknown(repository, digest);
+            }
+            if (await InUseAsync(repository, digest, cancellationToken) is { } refused)
+            {
+                return refused;
+            }
+            try
+            {
+                await clients.Repositories.DeleteEntityAsync(partition, row, link.Value!.ETag, cancellationToken);
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                // A push touched the link after it was read: it may use the blob now.
+                return await InUseAsync(repository, digest, cancellationToken)
+                    ?? new OciError(OciErrorCode.Unavailable, $"the link of {digest} changed while it was being deleted; nothing was deleted, try again", 503);
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                return Unknown(repository, digest);
+            }
         }
         finally
         {
             cache.Invalidate(CachedKind.BlobLink, partition, row);
         }
-        if (response.Status == 404)
-        {
-            return false;
-        }
         await content.RemoveReferenceAsync(digest, repository, cancellationToken);
-        return true;
+        return null;
     }
+
+    private async Task<OciError?> InUseAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    {
+        var users = await uses.FindUsersAsync(repository, digest, cancellationToken);
+        return users.Count == 0
+            ? null
+            : new OciError(OciErrorCode.Denied,
+                $"blob {digest} is used by manifest {ManifestUses.Describe(users)} in repository {repository}; delete the manifest first", 409);
+    }
+
+    private static OciError Unknown(RepositoryName repository, Digest digest) =>
+        new(OciErrorCode.BlobUnknown, $"{digest} is not in repository {repository}");
 }

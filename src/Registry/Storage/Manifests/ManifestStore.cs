@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs.Models;
 using Registry.Oci;
 using Registry.Storage.Blobs;
+using Registry.Storage.References;
 
 namespace Registry.Storage.Manifests;
 
@@ -18,7 +19,7 @@ public sealed record Referrer(Digest Digest, string MediaType, long Size, string
 /// to one tag the last transaction wins. The blobs a manifest references are checked through the read cache, which
 /// an upload completed on this instance has just filled.
 /// </summary>
-public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catalog catalog, ReadCache cache, TimeProvider time)
+public sealed class ManifestStore(StorageClients clients, BlobLinks links, ManifestUses uses, Catalog catalog, ReadCache cache, TimeProvider time)
 {
     /// <summary>Largest manifest kept inline in its Table entity (a binary property holds 64 KiB).</summary>
     public const int InlineLimit = 64 * 1024;
@@ -103,8 +104,9 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
 
     /// <summary>
     /// Stores a validated manifest under its digest and, when <paramref name="tag"/> is given, points the tag at it.
-    /// Fails with MANIFEST_BLOB_UNKNOWN when a referenced blob or child manifest is not in this repository, and with
-    /// MANIFEST_INVALID when a descriptor's size disagrees with what is stored.
+    /// Fails with MANIFEST_BLOB_UNKNOWN when a referenced blob or child manifest is not in this repository (also when a
+    /// concurrent delete removes one before this push commits), and with MANIFEST_INVALID when a descriptor's size
+    /// disagrees with what is stored.
     /// </summary>
     public async Task<Outcome<Digest>> PutAsync(
         RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, CancellationToken cancellationToken)
@@ -115,7 +117,6 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
             return missing;
         }
         var partition = TableKeys.Repository(repository);
-        var now = time.GetUtcNow();
         var inline = body.Length <= InlineLimit;
         string? contentBlob = null;
         if (!inline)
@@ -126,51 +127,28 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
                 HttpHeaders = new BlobHttpHeaders { ContentType = document.MediaType },
             }, cancellationToken);
         }
-        var manifest = new ManifestEntity
-        {
-            PartitionKey = partition,
-            RowKey = TableKeys.Manifest(digest),
-            MediaType = document.MediaType,
-            Size = body.Length,
-            Content = inline ? body : null,
-            ContentBlob = contentBlob,
-            Subject = document.Subject?.Digest.Value,
-            ArtifactType = document.ArtifactType,
-            Created = now,
-        };
-        var actions = new List<TableTransactionAction> { new(TableTransactionActionType.UpsertReplace, manifest) };
-        if (document.Subject is { } subject)
-        {
-            actions.Add(new(TableTransactionActionType.UpsertReplace, new ReferrerEntity
-            {
-                PartitionKey = partition,
-                RowKey = TableKeys.Referrer(subject.Digest, digest),
-                Digest = digest.Value,
-                MediaType = document.MediaType,
-                Size = body.Length,
-                ArtifactType = document.ArtifactType,
-                Annotations = document.AnnotationsJson,
-            }));
-        }
-        actions.Add(EventAction(partition, repository, "push", digest, tag, document.MediaType, body.Length, now));
-
-        if (tag is { } t)
-        {
-            // An unconditional replace in the same transaction: concurrent pushes of one tag serialise in the
-            // partition and the last one wins, with no read before the write.
-            actions.Add(new(TableTransactionActionType.UpsertReplace, new TagEntity
-            {
-                PartitionKey = partition,
-                RowKey = TableKeys.Tag(t),
-                Digest = digest.Value,
-                MediaType = document.MediaType,
-                Size = body.Length,
-                Content = inline ? body : null,
-            }));
-        }
+        var writes = ManifestActions(partition, repository, tag, digest, document, body, inline ? body : null, contentBlob);
+        var targets = Targets(document);
+        var fitsOne = writes.Count + 2 * targets.Count <= MaxActionsPerTransaction;
         try
         {
-            await clients.Repositories.SubmitTransactionAsync(actions, cancellationToken);
+            if (!fitsOne)
+            {
+                // Too many targets for one transaction: their touches and pending uses go first, in transactions of their own.
+                foreach (var chunk in targets.Chunk(MaxActionsPerTransaction / 2))
+                {
+                    var removed = await SubmitUsesAsync(partition, digest, chunk, [], pending: true, cancellationToken);
+                    if (removed is not null)
+                    {
+                        return removed;
+                    }
+                }
+            }
+            var gone = await SubmitUsesAsync(partition, digest, fitsOne ? targets : [], writes, pending: false, cancellationToken);
+            if (gone is not null)
+            {
+                return gone;
+            }
         }
         catch
         {
@@ -189,6 +167,101 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
         }
         await catalog.AddAsync(repository, cancellationToken);
         return digest;
+    }
+
+    /// <summary>The blobs and child manifests a manifest uses, each once, with the row that proves it is in the repository.</summary>
+    private static List<(Digest Digest, string Row, CachedKind Kind)> Targets(ManifestDocument document)
+    {
+        var blobs = (document.Config is null ? document.Layers : [document.Config, .. document.Layers])
+            .Where(d => !d.IsForeign)
+            .Select(d => d.Digest)
+            .Distinct()
+            .Select(d => (d, TableKeys.BlobLink(d), CachedKind.BlobLink));
+        var children = document.Manifests.Select(d => d.Digest).Distinct().Select(d => (d, TableKeys.Manifest(d), CachedKind.Manifest));
+        return [.. blobs, .. children];
+    }
+
+    /// <summary>
+    /// One transaction: for each target a touch of its row and a <c>usedby</c> row, then <paramref name="writes"/>.
+    /// Returns MANIFEST_BLOB_UNKNOWN when a target's row is gone (nothing of the transaction is written), else null.
+    /// </summary>
+    private async Task<OciError?> SubmitUsesAsync(
+        string partition, Digest manifest, IReadOnlyList<(Digest Digest, string Row, CachedKind Kind)> targets,
+        List<TableTransactionAction> writes, bool pending, CancellationToken cancellationToken)
+    {
+        var actions = new List<TableTransactionAction>(2 * targets.Count + writes.Count);
+        foreach (var target in targets)
+        {
+            actions.Add(uses.Touch(partition, target.Row));
+            actions.Add(ManifestUses.Record(partition, target.Digest, manifest, pending));
+        }
+        actions.AddRange(writes);
+        try
+        {
+            await clients.Repositories.SubmitTransactionAsync(actions, cancellationToken);
+            return null;
+        }
+        catch (TableTransactionFailedException e) when (e.Status == 404)
+        {
+            // Only a touch can find no row: a target was deleted after the reference check read it.
+            var index = e.FailedTransactionActionIndex is { } i && i / 2 < targets.Count ? i / 2 : -1;
+            foreach (var target in index >= 0 ? targets.Skip(index).Take(1) : targets)
+            {
+                cache.Invalidate(target.Kind, partition, target.Row);
+            }
+            var which = index >= 0 ? targets[index].Digest.Value : "a blob or manifest it references";
+            return new OciError(OciErrorCode.ManifestBlobUnknown, $"{which} was deleted from the repository while the manifest was pushed");
+        }
+    }
+
+    private List<TableTransactionAction> ManifestActions(
+        string partition, RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, byte[]? inline, string? contentBlob)
+    {
+        var now = time.GetUtcNow();
+        var actions = new List<TableTransactionAction>
+        {
+            new(TableTransactionActionType.UpsertReplace, new ManifestEntity
+            {
+                PartitionKey = partition,
+                RowKey = TableKeys.Manifest(digest),
+                MediaType = document.MediaType,
+                Size = body.Length,
+                Content = inline,
+                ContentBlob = contentBlob,
+                Subject = document.Subject?.Digest.Value,
+                ArtifactType = document.ArtifactType,
+                Created = now,
+            }),
+        };
+        if (document.Subject is { } subject)
+        {
+            actions.Add(new(TableTransactionActionType.UpsertReplace, new ReferrerEntity
+            {
+                PartitionKey = partition,
+                RowKey = TableKeys.Referrer(subject.Digest, digest),
+                Digest = digest.Value,
+                MediaType = document.MediaType,
+                Size = body.Length,
+                ArtifactType = document.ArtifactType,
+                Annotations = document.AnnotationsJson,
+            }));
+        }
+        actions.Add(EventAction(partition, repository, "push", digest, tag, document.MediaType, body.Length, now));
+        if (tag is { } t)
+        {
+            // An unconditional replace in the same transaction: concurrent pushes of one tag serialise in the
+            // partition and the last one wins, with no read before the write.
+            actions.Add(new(TableTransactionActionType.UpsertReplace, new TagEntity
+            {
+                PartitionKey = partition,
+                RowKey = TableKeys.Tag(t),
+                Digest = digest.Value,
+                MediaType = document.MediaType,
+                Size = body.Length,
+                Content = inline,
+            }));
+        }
+        return actions;
     }
 
     private async Task<OciError?> CheckReferencesAsync(RepositoryName repository, ManifestDocument document, CancellationToken cancellationToken)
@@ -231,15 +304,24 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
         return new OciError(problems.Any(p => p.Missing) ? OciErrorCode.ManifestBlobUnknown : OciErrorCode.ManifestInvalid, detail);
     }
 
-    /// <summary>Deletes a manifest and every tag that points at it; false when the repository has no such manifest.</summary>
-    public async Task<bool> DeleteAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes a manifest with every tag that points at it, all or nothing (see <see cref="TableKeys"/>). Null when it is
+    /// deleted; MANIFEST_UNKNOWN when the repository has no such manifest; 409 DENIED, changing nothing, when a manifest
+    /// of the repository still uses it; 503 UNAVAILABLE, changing nothing, when it or one of its tags changed meanwhile
+    /// (a tag written after the delete began is never removed by it).
+    /// </summary>
+    public async Task<OciError?> DeleteAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
         var partition = TableKeys.Repository(repository);
         var manifest = await clients.Repositories.GetEntityIfExistsAsync<ManifestEntity>(
             partition, TableKeys.Manifest(digest), ["PartitionKey", "RowKey", "Subject", "MediaType", "Size"], cancellationToken);
         if (!manifest.HasValue)
         {
-            return false;
+            return UnknownManifest(repository, digest.Value);
+        }
+        if (await InUseAsync(repository, digest, cancellationToken) is { } refused)
+        {
+            return refused;
         }
         var tagFilter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {partition} and RowKey ge {TableKeys.TagPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.TagPrefix)} and Digest eq {digest.Value}");
@@ -255,18 +337,37 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
         }
         final.Add(new(TableTransactionActionType.Delete, manifest.Value, manifest.Value.ETag));
         final.Add(EventAction(partition, repository, "delete", digest, null, manifest.Value.MediaType, manifest.Value.Size, time.GetUtcNow()));
-        // Tags go first, the manifest last: an interrupted delete never leaves a tag pointing at nothing.
         try
         {
-            foreach (var chunk in tagDeletes.Chunk(MaxActionsPerTransaction))
+            if (tagDeletes.Count + final.Count <= MaxActionsPerTransaction)
             {
-                await clients.Repositories.SubmitTransactionAsync(chunk, cancellationToken);
+                await clients.Repositories.SubmitTransactionAsync([.. tagDeletes, .. final], cancellationToken);
             }
-            await clients.Repositories.SubmitTransactionAsync(final, cancellationToken);
+            else
+            {
+                // More tags than one transaction holds: they go first, the manifest last, so an interruption never
+                // leaves a tag pointing at nothing (and repeating the DELETE finishes it).
+                foreach (var chunk in tagDeletes.Chunk(MaxActionsPerTransaction))
+                {
+                    await DeleteStillPointingAsync([.. chunk], cancellationToken);
+                }
+                try
+                {
+                    await clients.Repositories.SubmitTransactionAsync(final, cancellationToken);
+                }
+                catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
+                {
+                    var why = await ChangedMeanwhileAsync(repository, digest, cancellationToken);
+                    return why.Code == OciErrorCode.Unavailable
+                        ? why with { Detail = $"the tags of manifest {digest} were removed, but it changed before it could be; repeat the DELETE" }
+                        : why;
+                }
+            }
+            return null;
         }
         catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
         {
-            return false;
+            return await ChangedMeanwhileAsync(repository, digest, cancellationToken);
         }
         finally
         {
@@ -276,18 +377,62 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
             }
             cache.Invalidate(CachedKind.Manifest, partition, TableKeys.Manifest(digest));
         }
-        return true;
     }
 
-    /// <summary>Removes a tag (the manifest stays); false when the tag does not exist.</summary>
-    public async Task<bool> UntagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken)
+    /// <summary>Why a delete's transaction failed on an ETag: the manifest went, became used, or changed.</summary>
+    private async Task<OciError> ChangedMeanwhileAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    {
+        var now = await clients.Repositories.GetEntityIfExistsAsync<TableEntity>(
+            TableKeys.Repository(repository), TableKeys.Manifest(digest), ["RowKey"], cancellationToken);
+        if (!now.HasValue)
+        {
+            return UnknownManifest(repository, digest.Value);
+        }
+        return await InUseAsync(repository, digest, cancellationToken)
+            ?? new OciError(OciErrorCode.Unavailable, $"manifest {digest} or one of its tags changed while it was being deleted; nothing was deleted, try again", 503);
+    }
+
+    /// <summary>Deletes those of a chunk's tags that still point where they did when read; a tag moved meanwhile stays.</summary>
+    private async Task DeleteStillPointingAsync(List<TableTransactionAction> tags, CancellationToken cancellationToken)
+    {
+        while (tags.Count > 0)
+        {
+            try
+            {
+                await clients.Repositories.SubmitTransactionAsync(tags, cancellationToken);
+                return;
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && e.FailedTransactionActionIndex is { } index && index < tags.Count)
+            {
+                tags.RemoveAt(index);
+            }
+        }
+    }
+
+    private async Task<OciError?> InUseAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    {
+        var users = await uses.FindUsersAsync(repository, digest, cancellationToken);
+        return users.Count == 0
+            ? null
+            : new OciError(OciErrorCode.Denied,
+                $"manifest {digest} is used by {ManifestUses.Describe(users)} in repository {repository}; delete those first", 409);
+    }
+
+    private static OciError UnknownManifest(RepositoryName repository, string reference) =>
+        new(OciErrorCode.ManifestUnknown, $"{reference} is not a manifest of repository {repository}");
+
+    /// <summary>
+    /// Removes a tag (the manifest stays). Null when removed; MANIFEST_UNKNOWN when there is no such tag; 503 UNAVAILABLE,
+    /// changing nothing, when the tag moved while it was being removed.
+    /// </summary>
+    public async Task<OciError?> UntagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken)
     {
         var partition = TableKeys.Repository(repository);
         var current = await clients.Repositories.GetEntityIfExistsAsync<TagEntity>(
             partition, TableKeys.Tag(tag), ["PartitionKey", "RowKey", "Digest", "MediaType", "Size"], cancellationToken);
         if (!current.HasValue || Digest.TryParse(current.Value!.Digest, out var digest) != DigestParse.Valid)
         {
-            return false;
+            return UnknownManifest(repository, tag.Value);
         }
         try
         {
@@ -296,11 +441,15 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Catal
                 new(TableTransactionActionType.Delete, current.Value, current.Value.ETag),
                 EventAction(partition, repository, "untag", digest, tag, current.Value.MediaType, current.Value.Size, time.GetUtcNow()),
             ], cancellationToken);
-            return true;
+            return null;
         }
-        catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
+        catch (TableTransactionFailedException e) when (e.Status == 404)
         {
-            return false;
+            return UnknownManifest(repository, tag.Value);
+        }
+        catch (TableTransactionFailedException e) when (e.Status == 412)
+        {
+            return new OciError(OciErrorCode.Unavailable, $"tag {tag} moved while it was being deleted; nothing was deleted, try again", 503);
         }
         finally
         {

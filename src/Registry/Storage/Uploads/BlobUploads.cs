@@ -96,7 +96,11 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         }
     }
 
-    /// <summary>Verifies the staged content against <paramref name="digest"/>, commits it and links it into the repository.</summary>
+    /// <summary>
+    /// Verifies the staged content against <paramref name="digest"/>, commits it and links it into the repository.
+    /// Idempotent under retries: of several requests completing one session at once, each gets 201 for the digest
+    /// that matches, or an error; none removes what another acknowledged (the protocol is on <see cref="ContentIndex"/>).
+    /// </summary>
     public async Task<Outcome<BlobInfo>> CompleteAsync(
         RepositoryName repository, UploadEntity session, Digest digest, CancellationToken cancellationToken)
     {
@@ -105,34 +109,43 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         {
             return new OciError(OciErrorCode.BlobUploadInvalid, "the upload's hash state is corrupt; start the upload again");
         }
-        var blockIds = BlockList.BlockIds(session.Segments);
-        ContentEntity entry;
-        if (digest.Algorithm == Digest.Sha256)
+        if (digest.Algorithm == Digest.Sha256 && hash.CurrentDigest() is var sha256 && sha256 != digest)
         {
-            var actual = hash.CurrentDigest();
-            if (actual != digest)
-            {
-                await CancelAsync(session, cancellationToken);
-                return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}; the upload was discarded");
-            }
-            entry = await content.CommitAsync(digest, session.BlobName, blockIds, session.Offset, repository, cancellationToken);
+            // Nothing was committed: the staged blocks expire with the session.
+            await CancelAsync(session, cancellationToken);
+            return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {sha256}, not {digest}; the upload was discarded");
         }
-        else
+        var entry = await content.FindAsync(digest, cancellationToken);
+        if (entry is not null)
+        {
+            await content.AddReferenceAsync(digest, repository, cancellationToken);
+            return await links.LinkAsync(repository, digest, entry, session, cancellationToken);
+        }
+        var commit = await content.CommitBlocksAsync(session.BlobName, BlockList.BlockIds(session.Segments), digest, cancellationToken);
+        switch (commit)
+        {
+            case BlobCommit.ClaimedByOther:
+                return new OciError(OciErrorCode.BlobUploadInvalid, "another request completed this upload for a different digest; start a new upload");
+            case BlobCommit.BlocksGone:
+                return new OciError(OciErrorCode.BlobUploadUnknown, "another request completed or discarded this upload meanwhile; start a new upload");
+        }
+        if (digest.Algorithm != Digest.Sha256)
         {
             // Only the SHA-256 state travels between requests; another algorithm is checked by reading the committed
             // blob back before anything points at it.
-            await content.CommitBlocksAsync(session.BlobName, blockIds, cancellationToken);
             var actual = await HashBlobAsync(session.BlobName, digest.Algorithm, cancellationToken);
             if (actual != digest)
             {
-                await clients.Container.GetBlobClient(session.BlobName).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
+                if (commit == BlobCommit.Created)
+                {
+                    await content.DiscardAsync(session.BlobName);
+                }
                 await CancelAsync(session, cancellationToken);
                 return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}; the upload was discarded");
             }
-            entry = await content.RecordAsync(digest, session.BlobName, session.Offset, repository, cancellationToken);
         }
-        var closeSession = new TableTransactionAction(TableTransactionActionType.Delete, session, ETag.All);
-        return await links.LinkAsync(repository, digest, entry, [closeSession], cancellationToken);
+        entry = await content.RecordAsync(digest, session.BlobName, session.Offset, repository, commit, cancellationToken);
+        return await links.LinkAsync(repository, digest, entry, session, cancellationToken);
     }
 
     /// <summary>A whole blob in one request (POST or PUT with <c>?digest=</c>): no session is ever recorded.</summary>
@@ -155,15 +168,31 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         {
             return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}");
         }
-        var blockIds = BlockList.BlockIds(BlockList.Append([], staged.Value.Nonce, staged.Value.BlockCount));
-        var entry = await content.CommitAsync(digest, blobName, blockIds, staged.Value.Length, repository, cancellationToken);
+        var entry = await content.FindAsync(digest, cancellationToken);
+        if (entry is null)
+        {
+            // The blob name is this request's own, so its commit always creates it.
+            var blockIds = BlockList.BlockIds(BlockList.Append([], staged.Value.Nonce, staged.Value.BlockCount));
+            var commit = await content.CommitBlocksAsync(blobName, blockIds, digest, cancellationToken);
+            if (commit != BlobCommit.Created)
+            {
+                throw new InvalidOperationException($"the new blob {blobName} was committed by someone else ({commit})");
+            }
+            entry = await content.RecordAsync(digest, blobName, staged.Value.Length, repository, commit, cancellationToken);
+        }
+        else
+        {
+            await content.AddReferenceAsync(digest, repository, cancellationToken);
+        }
         return await links.LinkAsync(repository, digest, entry, null, cancellationToken);
     }
 
     /// <summary>
-    /// Removes every session older than <see cref="SessionLifetime"/> (their staged blocks expire uncommitted) and
-    /// counts the rest. This scans the upload rows of every repository partition (server-side filtered, keys and
-    /// <c>Created</c> only), which suits an hourly job; a session that a request is using is never old enough.
+    /// Removes every session older than <see cref="SessionLifetime"/> and counts the rest. Staged blocks expire by
+    /// themselves; a blob that a completion committed but never recorded (the request died in between, and no retry
+    /// came) is deleted here, unless the content index names it. This scans the upload rows of every repository
+    /// partition (server-side filtered, keys, blob name and <c>Created</c> only), which suits an hourly job; a session
+    /// that a request is using is never old enough, and an expired one can no longer be completed.
     /// </summary>
     public async Task<UploadSweep> SweepExpiredAsync(CancellationToken cancellationToken)
     {
@@ -171,12 +200,17 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         var filter = TableClient.CreateQueryFilter(
             $"RowKey ge {TableKeys.UploadPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.UploadPrefix)}");
         int open = 0, removed = 0;
-        await foreach (var row in clients.Repositories.QueryAsync<TableEntity>(filter, 1000, ["PartitionKey", "RowKey", "Created"], cancellationToken))
+        await foreach (var row in clients.Repositories.QueryAsync<TableEntity>(
+            filter, 1000, ["PartitionKey", "RowKey", "Created", nameof(UploadEntity.BlobName)], cancellationToken))
         {
             if (row.GetDateTimeOffset("Created") is { } created && created >= cutoff)
             {
                 open++;
                 continue;
+            }
+            if (row.GetString(nameof(UploadEntity.BlobName)) is { Length: > 0 } blobName)
+            {
+                await DeleteUnrecordedAsync(blobName, cancellationToken);
             }
             var response = await clients.Repositories.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken);
             if (response.Status != 404)
@@ -185,6 +219,29 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
             }
         }
         return new UploadSweep(open, removed);
+    }
+
+    private async Task DeleteUnrecordedAsync(string blobName, CancellationToken cancellationToken)
+    {
+        var blob = clients.Container.GetBlobClient(blobName);
+        Azure.Storage.Blobs.Models.BlobProperties properties;
+        try
+        {
+            properties = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return; // never committed: its blocks expire
+        }
+        if (properties.Metadata.TryGetValue(ContentIndex.DigestMetadata, out var text)
+            && Digest.TryParse(text, out var digest) == DigestParse.Valid
+            && await content.FindAsync(digest, cancellationToken) is { } entry
+            && entry.BlobName == blobName)
+        {
+            return;
+        }
+        await blob.DeleteIfExistsAsync(conditions: new Azure.Storage.Blobs.Models.BlobRequestConditions { IfMatch = properties.ETag },
+            cancellationToken: cancellationToken);
     }
 
     /// <summary>Forgets the session; its staged blocks expire uncommitted.</summary>
