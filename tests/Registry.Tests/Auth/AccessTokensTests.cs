@@ -7,7 +7,7 @@ using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Auth;
 
-/// <summary>RELIABILITY.md rows 42–44 at the verifier: expiry, audience, issuer, algorithm confusion, embedded keys.</summary>
+/// <summary>docs/reliability.md rows 42–45 at the verifier: expiry, audience, issuer, algorithm confusion, embedded keys.</summary>
 public sealed class AccessTokensTests
 {
 

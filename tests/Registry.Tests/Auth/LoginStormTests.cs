@@ -6,7 +6,7 @@ using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Auth;
 
-/// <summary>RELIABILITY.md row 46: repeated wrong passwords from one client. A registry of its own, so its throttle starts clean.</summary>
+/// <summary>docs/reliability.md row 46: repeated wrong passwords from one client. A registry of its own, so its throttle starts clean.</summary>
 [Collection(RegistryTestGroup.Name)]
 public sealed class LoginStormTests(RegistryFixture registry) : IAsyncLifetime
 {

@@ -4,7 +4,7 @@ using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Auth;
 
-/// <summary>RELIABILITY.md rows 49–52 with authentication on.</summary>
+/// <summary>docs/reliability.md rows 45 and 49–52 with authentication on.</summary>
 [Collection(RegistryTestGroup.Name)]
 public sealed class ProtectedRouteTests(RegistryFixture registry)
 {

@@ -7,8 +7,8 @@ using Registry.Tests.Fixtures;
 namespace Registry.Tests.Auth;
 
 /// <summary>
-/// RELIABILITY.md row 55: after wrong and right logins, a podman-style token request with the password in the query
-/// string, and a refresh, no secret appears in any log line (everything captured at Trace level) or error body.
+/// docs/reliability.md row 55: after wrong and right logins, a podman-style token request with the password in the
+/// query string, and a refresh, no secret appears in any log line (everything captured at Trace level) or error body.
 /// </summary>
 [Collection(RegistryTestGroup.Name)]
 public sealed class SecretHygieneTests(RegistryFixture registry) : IAsyncLifetime

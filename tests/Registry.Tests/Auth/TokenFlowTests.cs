@@ -8,7 +8,7 @@ using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Auth;
 
-/// <summary>Docker token authentication end to end, and RELIABILITY.md rows 39–41 and 20 with auth on.</summary>
+/// <summary>Docker token authentication end to end, and docs/reliability.md rows 20, 35 and 39–41 with auth on.</summary>
 [Collection(RegistryTestGroup.Name)]
 public sealed class TokenFlowTests(RegistryFixture registry)
 {

@@ -4,17 +4,18 @@ using Registry.Tests.Fixtures;
 namespace Registry.Tests.Clients;
 
 /// <summary>
-/// A real Docker engine (and the containerd inside it), started once per run by shared/tools/start-dockerd.sh.
-/// It reaches registries on 127.0.0.0/8 over plain HTTP without configuration. If it cannot start, the tests
-/// that need it fail: they never skip.
+/// A real Docker engine (and the containerd inside it), started once per run by the repository's own
+/// scripts/start-test-dockerd, or found running from an earlier run. It reaches registries on 127.0.0.0/8 over
+/// plain HTTP without configuration. If it cannot start (docker.io missing: ./scripts/test installs it), the
+/// tests that need it fail: they never skip.
 /// </summary>
 public sealed partial class DockerEngine
 {
     /// <summary>The one file a build context made for <see cref="BuildFromScratchAsync"/> holds besides its Dockerfile.</summary>
     public const string PayloadFile = "payload";
 
-    /// <summary>The script may first install docker.io from Debian, which takes longer than a client command.</summary>
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(10);
+    /// <summary>The script waits up to 60 s for a new engine to answer; a busy machine gets some more.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(2);
 
     private static readonly Lazy<Task<DockerEngine>> Started = new(StartEngineAsync);
 
@@ -89,25 +90,11 @@ public sealed partial class DockerEngine
 
     private static async Task<DockerEngine> StartEngineAsync()
     {
-        var script = FindStartScript();
+        var script = Path.Combine(RepoPaths.Root, "scripts", "start-test-dockerd");
         var output = await new CommandLine(StartTimeout).Run("bash", script);
         var exports = Exports().Match(output);
         Assert.True(exports.Success, $"{script} printed no `export DOCKER_HOST=... DOCKERD_DIR=...` line:\n{output}");
         return new DockerEngine(exports.Groups["host"].Value, exports.Groups["dir"].Value, CommandLine.DefaultTimeout);
-    }
-
-    /// <summary>shared/ sits beside the repository (../shared from its root), or higher up in other checkouts.</summary>
-    private static string FindStartScript()
-    {
-        for (var dir = new DirectoryInfo(RepoPaths.Root); dir is not null; dir = dir.Parent)
-        {
-            var script = Path.Combine(dir.FullName, "shared", "tools", "start-dockerd.sh");
-            if (File.Exists(script))
-            {
-                return script;
-            }
-        }
-        throw new InvalidOperationException("shared/tools/start-dockerd.sh not found in or above " + RepoPaths.Root);
     }
 
     [GeneratedRegex(@"^\S+@(?<digest>sha256:[0-9a-f]{64})$", RegexOptions.Multiline)]

@@ -5,7 +5,7 @@ using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Reliability;
 
-/// <summary>RELIABILITY.md rows 32–38: pagination, ranges and referrers under hostile parameters.</summary>
+/// <summary>docs/reliability.md rows 32–34 and 36–38: pagination, ranges and referrers under hostile parameters.</summary>
 [Collection(RegistryTestGroup.Name)]
 public sealed class DiscoveryRows(RegistryFixture registry)
 {

@@ -6,7 +6,7 @@ using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Reliability;
 
-/// <summary>RELIABILITY.md rows 23–31: hostile manifests.</summary>
+/// <summary>docs/reliability.md rows 23–31: hostile manifests.</summary>
 [Collection(RegistryTestGroup.Name)]
 public sealed class ManifestRows(RegistryFixture registry)
 {

@@ -3,7 +3,7 @@ using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Reliability;
 
-/// <summary>RELIABILITY.md rows 1–8: hostile names, references and digests.</summary>
+/// <summary>docs/reliability.md rows 1–8: hostile names, references and digests.</summary>
 [Collection(RegistryTestGroup.Name)]
 public sealed class NameAndDigestRows(RegistryFixture registry)
 {

@@ -9,7 +9,7 @@ namespace Registry.Tests.Reliability;
 /// <summary>
 /// Faults between the registry and storage: a second registry instance on the same Azurite, with a pipeline
 /// policy that can make every storage call fail. Clients see 503 with Retry-After, never a 500, and an upload
-/// moves between instances (F6, F8, F12 of RELIABILITY.md in their simplest form).
+/// moves between instances (docs/reliability.md rows F6, F8 and F12, in their simplest form).
 /// </summary>
 [Collection(RegistryTestGroup.Name)]
 public sealed class StorageFaultTests(RegistryFixture registry) : IAsyncLifetime

@@ -6,7 +6,7 @@ using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Reliability;
 
-/// <summary>RELIABILITY.md rows 9–22: hostile blob uploads.</summary>
+/// <summary>docs/reliability.md rows 9–22: hostile blob uploads.</summary>
 [Collection(RegistryTestGroup.Name)]
 public sealed class UploadRows(RegistryFixture registry)
 {
