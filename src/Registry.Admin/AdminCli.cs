@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Registry.Audit;
 using Registry.Auth;
 using Registry.Storage;
+using Registry.Storage.Audit;
 
 namespace Registry.Admin;
 

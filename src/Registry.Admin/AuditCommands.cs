@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Registry.Audit;
+using Registry.Storage.Audit;
 
 namespace Registry.Admin;
 

@@ -6,6 +6,7 @@ using Registry.Host.Scheduling;
 using Registry.Host.Telemetry;
 using Registry.Host.Transport;
 using Registry.Host.Triggers;
+using Registry.Http;
 using Registry.Jobs;
 using Registry.Startup;
 

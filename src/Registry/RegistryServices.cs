@@ -3,15 +3,16 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Audit;
 using Registry.Auth;
+using Registry.Diagnostics;
 using Registry.Http;
 using Registry.Jobs;
 using Registry.Startup;
 using Registry.Storage;
+using Registry.Storage.Audit;
 using Registry.Storage.Blobs;
 using Registry.Storage.Manifests;
 using Registry.Storage.References;
 using Registry.Storage.Uploads;
-using Registry.Telemetry;
 
 namespace Registry;
 
@@ -30,7 +31,9 @@ public static class RegistryServices
         // Every storage client picks up the registered pipeline policies (tests add fault injection the same way).
         services.AddSingleton<Azure.Core.Pipeline.HttpPipelinePolicy, StorageCallMetrics>();
         services.AddSingleton<StorageClients>();
+        services.AddSingleton<StorageProbe>();
         services.AddSingleton<SasUrlIssuer>();
+        services.AddSingleton<BlobRanges>();
         services.AddSingleton<ReadCache>();
         services.AddSingleton<ContentIndex>();
         services.AddSingleton<ManifestUses>();

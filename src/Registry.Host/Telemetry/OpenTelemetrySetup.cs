@@ -6,7 +6,7 @@ using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using Registry.Telemetry;
+using Registry.Diagnostics;
 
 namespace Registry.Host.Telemetry;
 

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Registry.Startup;
+using Registry.Storage.Audit;
 
 namespace Registry.Audit;
 

@@ -45,7 +45,7 @@ public sealed class AccessControl(
         context.Items[CallerKey] = caller;
         if (caller.Name is not null)
         {
-            context.Items[Audit.AuditMiddleware.ActorKey] = caller.Name;
+            context.Items[Http.AuditMiddleware.ActorKey] = caller.Name;
         }
         return caller;
     }
@@ -126,7 +126,7 @@ public sealed class AccessControl(
     public async Task<(RegistryToken? Token, TimeSpan? RetryAfter)> VerifyPasswordAsync(HttpContext context, string user, string password)
     {
         var client = context.Connection.RemoteIpAddress;
-        context.Items[Audit.AuditMiddleware.ActorKey] = user; // the name tried, for the audit log; never the password
+        context.Items[Http.AuditMiddleware.ActorKey] = user; // the name tried, for the audit log; never the password
         if (throttle.RetryAfter(client) is { } wait)
         {
             return (null, wait);

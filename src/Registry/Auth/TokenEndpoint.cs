@@ -54,7 +54,7 @@ public static class TokenEndpoint
             await DenyAsync(context, "the Entra ID token is invalid, expired, for another audience, or maps to no registry rights");
             return;
         }
-        context.Items[Audit.AuditMiddleware.ActorKey] = principal.Subject;
+        context.Items[Http.AuditMiddleware.ActorKey] = principal.Subject;
         var options = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value;
         var refresh = context.RequestServices.GetRequiredService<AccessTokens>().IssueRefresh(principal.Subject, principal.Rules, options.Entra.RefreshTokenLifetime);
         context.Response.ContentType = "application/json";
@@ -142,7 +142,7 @@ public static class TokenEndpoint
             }
         }
         var subjectName = token?.Name ?? AccessTokens.AnonymousSubject;
-        context.Items[Audit.AuditMiddleware.ActorKey] = subjectName;
+        context.Items[Http.AuditMiddleware.ActorKey] = subjectName;
         var issued = tokens.IssueAccess(subjectName, requested);
         var wantsRefresh = token is not null
             && (grantType is not null

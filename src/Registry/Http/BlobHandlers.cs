@@ -40,8 +40,7 @@ public static class BlobHandlers
         }
         if (range.Answer == RangeAnswer.ServedHere)
         {
-            var clients = context.RequestServices.GetRequiredService<Storage.StorageClients>();
-            await RangeResponses.WriteAsync(context, clients.Container.GetBlobClient(blob.BlobName), blob.Size, range.Ranges);
+            await RangeResponses.WriteAsync(context, context.RequestServices.GetRequiredService<BlobRanges>(), blob.BlobName, blob.Size, range.Ranges);
             return;
         }
         var url = await context.RequestServices.GetRequiredService<SasUrlIssuer>().ReadUrlAsync(blob.BlobName, context.RequestAborted);

@@ -1,7 +1,6 @@
 using System.Text;
-using Azure;
-using Azure.Storage.Blobs;
 using Microsoft.AspNetCore.Http;
+using Registry.Storage.Blobs;
 
 namespace Registry.Http;
 
@@ -11,7 +10,7 @@ namespace Registry.Http;
 /// </summary>
 public static class RangeResponses
 {
-    public static async Task WriteAsync(HttpContext context, BlobClient blob, long size, IReadOnlyList<(long Start, long End)> ranges)
+    public static async Task WriteAsync(HttpContext context, BlobRanges blobs, string blobName, long size, IReadOnlyList<(long Start, long End)> ranges)
     {
         var response = context.Response;
         var ct = context.RequestAborted;
@@ -22,7 +21,7 @@ public static class RangeResponses
             response.ContentType = "application/octet-stream";
             response.Headers.ContentRange = $"bytes {start}-{end}/{size}";
             response.ContentLength = end - start + 1;
-            await CopyAsync(blob, start, end, response.Body, ct);
+            await blobs.CopyAsync(blobName, start, end, response.Body, ct);
             return;
         }
         var boundary = Guid.NewGuid().ToString("N");
@@ -31,18 +30,8 @@ public static class RangeResponses
         {
             var head = $"\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes {start}-{end}/{size}\r\n\r\n";
             await response.Body.WriteAsync(Encoding.ASCII.GetBytes(head), ct);
-            await CopyAsync(blob, start, end, response.Body, ct);
+            await blobs.CopyAsync(blobName, start, end, response.Body, ct);
         }
         await response.Body.WriteAsync(Encoding.ASCII.GetBytes($"\r\n--{boundary}--\r\n"), ct);
-    }
-
-    private static async Task CopyAsync(BlobClient blob, long start, long end, Stream destination, CancellationToken ct)
-    {
-        var download = await blob.DownloadStreamingAsync(new Azure.Storage.Blobs.Models.BlobDownloadOptions
-        {
-            Range = new HttpRange(start, end - start + 1),
-        }, ct);
-        await using var source = download.Value.Content;
-        await source.CopyToAsync(destination, ct);
     }
 }

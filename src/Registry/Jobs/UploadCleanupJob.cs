@@ -1,5 +1,5 @@
+using Registry.Diagnostics;
 using Registry.Storage.Uploads;
-using Registry.Telemetry;
 
 namespace Registry.Jobs;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Audit;
+using Registry.Storage.Audit;
 using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Audit;

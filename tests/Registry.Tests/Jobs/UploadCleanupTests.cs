@@ -1,13 +1,14 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Registry.Diagnostics;
+using Registry.Http;
 using Registry.Jobs;
 using Registry.Oci;
 using Registry.Storage;
 using Registry.Storage.Blobs;
 using Registry.Storage.References;
 using Registry.Storage.Uploads;
-using Registry.Telemetry;
 using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Jobs;

@@ -4,7 +4,8 @@ using System.Net;
 using System.Text.Json;
 using Azure.Core.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
-using Registry.Telemetry;
+using Registry.Diagnostics;
+using Registry.Http;
 using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Telemetry;

@@ -1,10 +1,10 @@
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs.Specialized;
+using Registry.Diagnostics;
 using Registry.Hashing;
 using Registry.Oci;
 using Registry.Storage.Blobs;
-using Registry.Telemetry;
 
 namespace Registry.Storage.Uploads;
 

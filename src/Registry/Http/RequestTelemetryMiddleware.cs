@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
-using Registry.Http;
+using Registry.Diagnostics;
 
-namespace Registry.Telemetry;
+namespace Registry.Http;
 
 /// <summary>
 /// Gives every request its correlation id and records how long it took. The id is the W3C trace id of the request's

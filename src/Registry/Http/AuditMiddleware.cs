@@ -1,20 +1,9 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
-using Registry.Auth;
-using Registry.Http;
+using Registry.Audit;
+using Registry.Storage.Audit;
 
-namespace Registry.Audit;
-
-/// <summary>Audit settings (configuration section <c>Audit</c>).</summary>
-public sealed class AuditOptions
-{
-    public const string Section = "Audit";
-
-    public bool Enabled { get; set; } = true;
-
-    /// <summary>The share of manifest pulls recorded (0 to 1); pushes, deletes, token issues and denials are always recorded.</summary>
-    public double PullSampleRate { get; set; } = 1.0;
-}
+namespace Registry.Http;
 
 /// <summary>
 /// Records pushes, pulls (manifest reads), deletes, token issues and every denial once the response has been sent,

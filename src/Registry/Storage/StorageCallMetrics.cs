@@ -1,7 +1,8 @@
 using Azure.Core;
 using Azure.Core.Pipeline;
+using Registry.Diagnostics;
 
-namespace Registry.Telemetry;
+namespace Registry.Storage;
 
 /// <summary>
 /// Counts every HTTP call the storage clients make (retries included) as <c>registry.storage.calls</c>: the service

@@ -1,7 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Registry.Startup;
 
-namespace Registry.Startup;
+namespace Registry.Http;
 
 /// <summary>
 /// Holds each request until <see cref="StoragePreparation"/> is done, unless its endpoint answers without storage

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using Azure.Data.Tables;
 using Registry.Storage;
 
-namespace Registry.Audit;
+namespace Registry.Storage.Audit;
 
 /// <summary>One audited event: who did what to which repository, from where, with what result.</summary>
 public sealed record AuditEntry(

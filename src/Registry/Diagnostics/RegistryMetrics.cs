@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace Registry.Telemetry;
+namespace Registry.Diagnostics;
 
 /// <summary>
 /// The registry's own instruments, on meter <c>Registry</c> (System.Diagnostics.Metrics; the host decides where they
