@@ -12,6 +12,7 @@ using Registry.Storage.Audit;
 using Registry.Storage.Blobs;
 using Registry.Storage.Manifests;
 using Registry.Storage.References;
+using Registry.Storage.Tags;
 using Registry.Storage.Uploads;
 
 namespace Registry;
@@ -39,6 +40,7 @@ public static class RegistryServices
         services.AddSingleton<ManifestUses>();
         services.AddSingleton<BlobLinks>();
         services.AddSingleton<BlobUploads>();
+        services.AddSingleton<TagStore>();
         services.AddSingleton<ManifestStore>();
         services.AddSingleton<Catalog>();
         services.AddSingleton<SigningKeys>();

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Registry.Oci;
 using Registry.Storage;
 using Registry.Storage.Manifests;
+using Registry.Storage.Tags;
 
 namespace Registry.Http;
 
@@ -21,9 +22,9 @@ public static class ListingHandlers
             await OciResponses.WriteErrorAsync(context, invalid);
             return;
         }
-        var store = context.RequestServices.GetRequiredService<ManifestStore>();
+        var tags = context.RequestServices.GetRequiredService<TagStore>();
         await WriteListAsync(context, "tags", name.Value, $"/v2/{name}/tags/list", n, last,
-            store.ListTagsAsync(name, last, n is { } limit ? limit + 1 : int.MaxValue, context.RequestAborted),
+            tags.ListAsync(name, last, n is { } limit ? limit + 1 : int.MaxValue, context.RequestAborted),
             async () => last is null && !await context.RequestServices.GetRequiredService<Catalog>().ExistsAsync(name, context.RequestAborted));
     }
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Oci;
 using Registry.Storage.Manifests;
+using Registry.Storage.Tags;
 
 namespace Registry.Http;
 
@@ -109,7 +110,7 @@ public static class ManifestHandlers
         OciError? refused;
         if (Tag.TryParse(reference, out var tag))
         {
-            refused = await store.UntagAsync(name, tag, context.RequestAborted);
+            refused = await context.RequestServices.GetRequiredService<TagStore>().UntagAsync(name, tag, context.RequestAborted);
         }
         else if (BlobHandlers.TryDigest(reference, out var digest, out var error))
         {

@@ -3,7 +3,9 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs.Models;
 using Registry.Oci;
 using Registry.Storage.Blobs;
+using Registry.Storage.Events;
 using Registry.Storage.References;
+using Registry.Storage.Tags;
 
 namespace Registry.Storage.Manifests;
 
@@ -14,12 +16,13 @@ public sealed record StoredManifest(Digest Digest, string MediaType, long Size, 
 public sealed record Referrer(Digest Digest, string MediaType, long Size, string? ArtifactType, string? AnnotationsJson);
 
 /// <summary>
-/// Manifests, tags and referrers of a repository. A push writes the manifest, the tag move, the referrer entry
+/// Manifests and referrers of a repository. A push writes the manifest, the tag move, the referrer entry
 /// and the event row in one entity-group transaction, so they appear together or not at all; of concurrent pushes
 /// to one tag the last transaction wins. The blobs a manifest references are checked through the read cache, which
 /// an upload completed on this instance has just filled.
 /// </summary>
-public sealed class ManifestStore(StorageClients clients, BlobLinks links, ManifestUses uses, Catalog catalog, ReadCache cache, TimeProvider time)
+public sealed class ManifestStore(
+    StorageClients clients, BlobLinks links, ManifestUses uses, TagStore tags, Catalog catalog, ReadCache cache, TimeProvider time)
 {
     /// <summary>Largest manifest kept inline in its Table entity (a binary property holds 64 KiB).</summary>
     public const int InlineLimit = 64 * 1024;
@@ -28,32 +31,19 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Manif
     private const int MaxActionsPerTransaction = 100;
 
     /// <summary>
-    /// The manifest <paramref name="tag"/> points at, or null. May be answered from <see cref="ReadCache"/>: a tag
-    /// moved through another instance is seen at most <see cref="ReadCacheOptions.Tags"/> late.
+    /// The manifest <paramref name="tag"/> points at, or null (see <see cref="TagStore.FindAsync"/> for how late a move
+    /// through another instance is seen). Its bytes are read only when asked for and not inline in the tag.
     /// </summary>
     public async Task<StoredManifest?> FindByTagAsync(RepositoryName repository, Tag tag, bool withContent, CancellationToken cancellationToken)
     {
-        var partition = TableKeys.Repository(repository);
-        var row = TableKeys.Tag(tag);
-        if (!cache.TryGet<StoredManifest>(CachedKind.Tag, partition, row, out var target))
+        var target = await tags.FindAsync(repository, tag, cancellationToken);
+        if (target is null)
         {
-            var stamp = cache.Begin(partition);
-            var response = await clients.Repositories.GetEntityIfExistsAsync<TagEntity>(partition, row, cancellationToken: cancellationToken);
-            if (!response.HasValue)
-            {
-                return null;
-            }
-            var entity = response.Value!;
-            if (Digest.TryParse(entity.Digest, out var digest) != DigestParse.Valid)
-            {
-                throw new InvalidDataException($"tag {tag} of {repository} holds a malformed digest");
-            }
-            target = new StoredManifest(digest, entity.MediaType, entity.Size, entity.Content);
-            cache.Set(stamp, CachedKind.Tag, partition, row, target, entity.Content?.Length ?? 0);
+            return null;
         }
-        if (!withContent || target.Content is not null)
+        if (!withContent || target.InlineContent is not null)
         {
-            return target;
+            return new StoredManifest(target.Digest, target.MediaType, target.Size, target.InlineContent);
         }
         return await FindByDigestAsync(repository, target.Digest, withContent, cancellationToken);
     }
@@ -154,7 +144,7 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Manif
         {
             if (tag is { } failed)
             {
-                cache.Invalidate(CachedKind.Tag, partition, TableKeys.Tag(failed));
+                tags.Forget(repository, TableKeys.Tag(failed));
             }
             throw;
         }
@@ -163,7 +153,7 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Manif
         cache.Put(CachedKind.Manifest, partition, TableKeys.Manifest(digest), stored, body.Length);
         if (tag is { } moved)
         {
-            cache.Put(CachedKind.Tag, partition, TableKeys.Tag(moved), stored with { Content = inline ? body : null }, inline ? body.Length : 0);
+            tags.Remember(repository, moved, new TagTarget(digest, document.MediaType, body.Length, inline ? body : null));
         }
         await catalog.AddAsync(repository, cancellationToken);
         return digest;
@@ -246,20 +236,10 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Manif
                 Annotations = document.AnnotationsJson,
             }));
         }
-        actions.Add(EventAction(partition, repository, "push", digest, tag, document.MediaType, body.Length, now));
+        actions.Add(OutboxRows.Record(repository, OutboxActions.Push, digest, tag, document.MediaType, body.Length, now));
         if (tag is { } t)
         {
-            // An unconditional replace in the same transaction: concurrent pushes of one tag serialise in the
-            // partition and the last one wins, with no read before the write.
-            actions.Add(new(TableTransactionActionType.UpsertReplace, new TagEntity
-            {
-                PartitionKey = partition,
-                RowKey = TableKeys.Tag(t),
-                Digest = digest.Value,
-                MediaType = document.MediaType,
-                Size = body.Length,
-                Content = inline,
-            }));
+            actions.Add(TagStore.Write(repository, t, new TagTarget(digest, document.MediaType, body.Length, inline)));
         }
         return actions;
     }
@@ -323,20 +303,16 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Manif
         {
             return refused;
         }
-        var tagFilter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {partition} and RowKey ge {TableKeys.TagPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.TagPrefix)} and Digest eq {digest.Value}");
-        var tagDeletes = new List<TableTransactionAction>();
-        await foreach (var tag in clients.Repositories.QueryAsync<TableEntity>(tagFilter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
-        {
-            tagDeletes.Add(new(TableTransactionActionType.Delete, tag, tag.ETag));
-        }
+        var tagDeletes = (await tags.PointingAtAsync(repository, digest, cancellationToken))
+            .Select(tag => new TableTransactionAction(TableTransactionActionType.Delete, tag, tag.ETag))
+            .ToList();
         var final = new List<TableTransactionAction>();
         if (manifest.Value!.Subject is { } subjectText && Digest.TryParse(subjectText, out var subject) == DigestParse.Valid)
         {
             final.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, TableKeys.Referrer(subject, digest)), ETag.All));
         }
         final.Add(new(TableTransactionActionType.Delete, manifest.Value, manifest.Value.ETag));
-        final.Add(EventAction(partition, repository, "delete", digest, null, manifest.Value.MediaType, manifest.Value.Size, time.GetUtcNow()));
+        final.Add(OutboxRows.Record(repository, OutboxActions.Delete, digest, null, manifest.Value.MediaType, manifest.Value.Size, time.GetUtcNow()));
         try
         {
             if (tagDeletes.Count + final.Count <= MaxActionsPerTransaction)
@@ -373,7 +349,7 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Manif
         {
             foreach (var tag in tagDeletes)
             {
-                cache.Invalidate(CachedKind.Tag, partition, tag.Entity.RowKey);
+                tags.Forget(repository, tag.Entity.RowKey);
             }
             cache.Invalidate(CachedKind.Manifest, partition, TableKeys.Manifest(digest));
         }
@@ -421,46 +397,6 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Manif
     private static OciError UnknownManifest(RepositoryName repository, string reference) =>
         new(OciErrorCode.ManifestUnknown, $"{reference} is not a manifest of repository {repository}");
 
-    /// <summary>
-    /// Removes a tag (the manifest stays). Null when removed; MANIFEST_UNKNOWN when there is no such tag; 503 UNAVAILABLE,
-    /// changing nothing, when the tag moved while it was being removed.
-    /// </summary>
-    public async Task<OciError?> UntagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken)
-    {
-        var partition = TableKeys.Repository(repository);
-        var current = await clients.Repositories.GetEntityIfExistsAsync<TagEntity>(
-            partition, TableKeys.Tag(tag), ["PartitionKey", "RowKey", "Digest", "MediaType", "Size"], cancellationToken);
-        if (!current.HasValue || Digest.TryParse(current.Value!.Digest, out var digest) != DigestParse.Valid)
-        {
-            return UnknownManifest(repository, tag.Value);
-        }
-        try
-        {
-            await clients.Repositories.SubmitTransactionAsync(
-            [
-                new(TableTransactionActionType.Delete, current.Value, current.Value.ETag),
-                EventAction(partition, repository, "untag", digest, tag, current.Value.MediaType, current.Value.Size, time.GetUtcNow()),
-            ], cancellationToken);
-            return null;
-        }
-        catch (TableTransactionFailedException e) when (e.Status == 404)
-        {
-            return UnknownManifest(repository, tag.Value);
-        }
-        catch (TableTransactionFailedException e) when (e.Status == 412)
-        {
-            return new OciError(OciErrorCode.Unavailable, $"tag {tag} moved while it was being deleted; nothing was deleted, try again", 503);
-        }
-        finally
-        {
-            cache.Invalidate(CachedKind.Tag, partition, TableKeys.Tag(tag));
-        }
-    }
-
-    /// <summary>Tags after <paramref name="last"/> (exclusive) in lexical order, at most <paramref name="limit"/>.</summary>
-    public IAsyncEnumerable<string> ListTagsAsync(RepositoryName repository, string? last, int limit, CancellationToken cancellationToken) =>
-        KeyRange.ListAsync(clients.Repositories, TableKeys.Repository(repository), TableKeys.TagPrefix, last ?? "", limit, static key => key, cancellationToken);
-
     /// <summary>The manifests whose subject is <paramref name="subject"/>, optionally only those of one artifact type.</summary>
     public async Task<List<Referrer>> ReferrersAsync(RepositoryName repository, Digest subject, string? artifactType, CancellationToken cancellationToken)
     {
@@ -479,19 +415,4 @@ public sealed class ManifestStore(StorageClients clients, BlobLinks links, Manif
         }
         return result;
     }
-
-    private static TableTransactionAction EventAction(
-        string partition, RepositoryName repository, string action, Digest digest, Tag? tag, string mediaType, long size, DateTimeOffset now) =>
-        new(TableTransactionActionType.Add, new EventEntity
-        {
-            PartitionKey = partition,
-            RowKey = TableKeys.Event(now, Guid.NewGuid().ToString("N")),
-            Action = action,
-            Repository = repository.Value,
-            Digest = digest.Value,
-            Tag = tag?.Value,
-            MediaType = mediaType,
-            Size = size,
-            OccurredOn = now,
-        });
 }
