@@ -11,7 +11,7 @@ namespace Registry.Auth;
 /// <c>*</c> (every repository), <c>&lt;name&gt;/*</c> (every repository under <c>&lt;name&gt;/</c>, any depth) or one
 /// repository name, matched as <see cref="AccessRule.Matches"/> matches scope-map patterns.
 ///
-/// <para>Request-time checks (<see cref="MatchesAsync"/>, <see cref="SnapshotAsync"/>) read an in-memory copy that
+/// <para>Request-time checks (<see cref="SnapshotAsync"/>) read an in-memory copy that
 /// is reloaded at most every <see cref="RefreshInterval"/>: a change made elsewhere (the admin CLI, another
 /// instance) takes effect within that time, and most checks cost no storage call. Changes made through this
 /// instance take effect at once.</para>
@@ -34,7 +34,7 @@ public sealed class AnonymousPullRules(StorageClients clients, TimeProvider time
     public async Task AddAsync(string pattern, CancellationToken cancellationToken)
     {
         ThrowIfInvalid(pattern);
-        await clients.Auth.UpsertEntityAsync(new TableEntity(Partition, Key(pattern)), TableUpdateMode.Replace, cancellationToken);
+        await clients.Auth.UpsertEntityAsync(new TableEntity(Partition, TableKeys.RepositoryPattern(pattern)), TableUpdateMode.Replace, cancellationToken);
         Interlocked.Increment(ref _generation);
     }
 
@@ -46,7 +46,7 @@ public sealed class AnonymousPullRules(StorageClients clients, TimeProvider time
             return false;
         }
         // The SDK treats a delete of a missing entity as done: the 404 comes back as the status, not as an exception.
-        var response = await clients.Auth.DeleteEntityAsync(Partition, Key(pattern), ETag.All, cancellationToken);
+        var response = await clients.Auth.DeleteEntityAsync(Partition, TableKeys.RepositoryPattern(pattern), ETag.All, cancellationToken);
         Interlocked.Increment(ref _generation);
         return response.Status != 404;
     }
@@ -58,16 +58,9 @@ public sealed class AnonymousPullRules(StorageClients clients, TimeProvider time
         await foreach (var entity in clients.Auth.QueryAsync<TableEntity>(
             e => e.PartitionKey == Partition, select: ["RowKey"], cancellationToken: cancellationToken))
         {
-            patterns.Add(TableKeys.RepositoryFromKey(entity.RowKey));
+            patterns.Add(TableKeys.RepositoryPatternFromKey(entity.RowKey));
         }
         return patterns;
-    }
-
-    /// <summary>Whether anyone may pull <paramref name="repository"/>, by the cached patterns (at most <see cref="RefreshInterval"/> old).</summary>
-    public async ValueTask<bool> MatchesAsync(string repository, CancellationToken cancellationToken)
-    {
-        var rules = (await CurrentAsync(cancellationToken)).Rules;
-        return rules.Any(rule => rule.Matches(repository));
     }
 
     /// <summary>The cached patterns (at most <see cref="RefreshInterval"/> old).</summary>
@@ -123,10 +116,6 @@ public sealed class AnonymousPullRules(StorageClients clients, TimeProvider time
 
     private bool IsStale(Snapshot snapshot) =>
         snapshot.Generation != Volatile.Read(ref _generation) || time.GetUtcNow() - snapshot.LoadedAt >= RefreshInterval;
-
-    // Table keys cannot hold '/'. TableKeys.Repository spells it '.~' for repository names; a pattern is not a
-    // RepositoryName ('*', 'app/*'), so it is spelled the same way here and read back with TableKeys.RepositoryFromKey.
-    private static string Key(string pattern) => pattern.Replace("/", ".~", StringComparison.Ordinal);
 
     private static void ThrowIfInvalid(string pattern)
     {

@@ -85,6 +85,11 @@ public static class TableKeys
 
     public static string RepositoryFromKey(string key) => key.Replace(".~", "/", StringComparison.Ordinal);
 
+    /// <summary>A repository pattern (<c>*</c>, <c>app/*</c>, a name) as a row key: <c>/</c> spelled as in <see cref="Repository"/>.</summary>
+    public static string RepositoryPattern(string pattern) => pattern.Replace("/", ".~", StringComparison.Ordinal);
+
+    public static string RepositoryPatternFromKey(string key) => RepositoryFromKey(key);
+
     public static string Tag(Tag tag) => TagPrefix + tag.Value;
 
     public static string Manifest(Digest digest) => ManifestPrefix + digest.Value;

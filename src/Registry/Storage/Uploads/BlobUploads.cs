@@ -105,7 +105,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         RepositoryName repository, UploadEntity session, Digest digest, CancellationToken cancellationToken)
     {
         var hash = ResumableSha256.Restore(session.HashState);
-        if (hash is null)
+        if (hash is null || hash.Length != session.Offset)
         {
             return new OciError(OciErrorCode.BlobUploadInvalid, "the upload's hash state is corrupt; start the upload again");
         }
