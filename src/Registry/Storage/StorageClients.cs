@@ -16,7 +16,12 @@ public sealed class StorageClients
 {
     private readonly Lazy<Clients> _clients;
 
-    public StorageClients(IOptions<StorageOptions> options, IEnumerable<HttpPipelinePolicy> extraPolicies)
+    /// <param name="extraPolicies">
+    /// Added to every client next to the transport (telemetry, and the fault injection of tests): they see each try as
+    /// the network does, cancelled when its share of the call's deadline runs out.
+    /// </param>
+    /// <param name="time">The clock that deadlines are measured with (<see cref="StorageRetryPolicy"/>).</param>
+    public StorageClients(IOptions<StorageOptions> options, IEnumerable<HttpPipelinePolicy> extraPolicies, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var o = options.Value;
@@ -26,7 +31,8 @@ public sealed class StorageClients
                 "Storage is not configured: set Storage:ConnectionString, or both Storage:BlobServiceUri and Storage:TableServiceUri.");
         }
         var policies = extraPolicies.ToList();
-        _clients = new Lazy<Clients>(() => Create(o, policies));
+        var clock = time ?? TimeProvider.System;
+        _clients = new Lazy<Clients>(() => Create(o, policies, clock));
     }
 
     public BlobServiceClient BlobService => _clients.Value.BlobService;
@@ -55,18 +61,16 @@ public sealed class StorageClients
             Audit.CreateIfNotExistsAsync(cancellationToken));
     }
 
-    private static Clients Create(StorageOptions o, List<HttpPipelinePolicy> policies)
+    private static Clients Create(StorageOptions o, List<HttpPipelinePolicy> policies, TimeProvider time)
     {
-        var blobOptions = new BlobClientOptions();
+        var blobOptions = new BlobClientOptions { RetryPolicy = new StorageRetryPolicy(blobService: true, o, time) };
         blobOptions.Retry.NetworkTimeout = o.NetworkTimeout;
-        blobOptions.Retry.MaxRetries = o.MaxRetries;
-        var tableOptions = new TableClientOptions();
+        var tableOptions = new TableClientOptions { RetryPolicy = new StorageRetryPolicy(blobService: false, o, time) };
         tableOptions.Retry.NetworkTimeout = o.NetworkTimeout;
-        tableOptions.Retry.MaxRetries = o.MaxRetries;
         foreach (var policy in policies)
         {
-            blobOptions.AddPolicy(policy, HttpPipelinePosition.PerRetry);
-            tableOptions.AddPolicy(policy, HttpPipelinePosition.PerRetry);
+            blobOptions.AddPolicy(policy, HttpPipelinePosition.BeforeTransport);
+            tableOptions.AddPolicy(policy, HttpPipelinePosition.BeforeTransport);
         }
 
         BlobServiceClient blobService;

@@ -37,9 +37,28 @@ public sealed class StorageOptions
     /// <summary>How long a pull's read-only SAS URL stays valid.</summary>
     public TimeSpan SasLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>Per-try deadline of a storage call.</summary>
+    /// <summary>The longest one try of a storage call may take; a try gets less when less is left of the call's deadline.</summary>
     public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
-    /// <summary>How often the SDK retries a failed storage call (with exponential backoff) before the client gets a 503.</summary>
+    /// <summary>How often a failed storage call is retried (with exponential backoff) within its deadline before the client gets a 503.</summary>
     public int MaxRetries { get; set; } = 3;
+
+    /// <summary>
+    /// Deadline of a storage call that moves no content, retries included: a point read or write, an entity-group
+    /// transaction, a page of a query, a blob's properties or deletion.
+    /// </summary>
+    public TimeSpan CallDeadline { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Deadline of a storage call that moves blob content, retries included: staging a block (4 MiB), committing a
+    /// block list, writing or reading a blob (a manifest kept as a blob, a block of a blob read back).
+    /// </summary>
+    public TimeSpan TransferDeadline { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a request may take before it is answered 503 UNAVAILABLE, not counting the time spent moving a body
+    /// between the client and storage (an upload's chunks, a range served by the registry), which per-call deadlines
+    /// bound instead. Below the 230 s after which the Azure Functions front end gives up on a request.
+    /// </summary>
+    public TimeSpan RequestBudget { get; set; } = TimeSpan.FromSeconds(120);
 }
