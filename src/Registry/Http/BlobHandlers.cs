@@ -40,7 +40,11 @@ public static class BlobHandlers
         }
         if (range.Answer == RangeAnswer.ServedHere)
         {
-            await RangeResponses.WriteAsync(context, context.RequestServices.GetRequiredService<BlobRanges>(), blob.BlobName, blob.Size, range.Ranges);
+            // Streaming a large range to a slow client is not storage being slow: the budget waits.
+            using (RequestBudget.Pause(context))
+            {
+                await RangeResponses.WriteAsync(context, context.RequestServices.GetRequiredService<BlobRanges>(), blob.BlobName, blob.Size, range.Ranges);
+            }
             return;
         }
         var url = await context.RequestServices.GetRequiredService<SasUrlIssuer>().ReadUrlAsync(blob.BlobName, context.RequestAborted);

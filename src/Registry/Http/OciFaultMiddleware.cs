@@ -1,28 +1,39 @@
 using Azure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Registry.Oci;
 using Registry.Startup;
+using Registry.Storage;
 
 namespace Registry.Http;
 
 /// <summary>
 /// Turns the failures that are not the client's fault, and not a bug, into OCI errors: storage unavailable or
-/// too slow, or not prepared at start (<see cref="StorageNotPreparedException"/>) → 503 with Retry-After; a body that
-/// broke off or overran its limit → 400/413. A client that went away gets nothing. Anything else is a bug and stays a
-/// 500.
+/// too slow (a call past its deadline, see <see cref="Storage.StorageRetryPolicy"/>; the request past its
+/// <see cref="RequestBudget"/>, which starts here), or not prepared at start (<see cref="StorageNotPreparedException"/>)
+/// → 503 with Retry-After; a body that broke off or overran its limit → 400/413. A client that went away gets nothing.
+/// Anything else is a bug and stays a 500.
 /// </summary>
-public sealed partial class OciFaultMiddleware(RequestDelegate next, ILogger<OciFaultMiddleware> logger)
+public sealed partial class OciFaultMiddleware(
+    RequestDelegate next, IOptions<StorageOptions> options, TimeProvider time, ILogger<OciFaultMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
+        var clientGone = context.RequestAborted;
+        using var budget = RequestBudget.Start(context, options.Value.RequestBudget, time);
         try
         {
             await next(context);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (clientGone.IsCancellationRequested && e is OperationCanceledException or IOException)
         {
             LogClientGone(logger, context.Request.Method, context.Request.Path);
+        }
+        catch (OperationCanceledException) when (budget.Expired)
+        {
+            LogBudgetSpent(logger, context.Request.Method, context.Request.Path, budget.Budget);
+            await WriteUnavailableAsync(context);
         }
         catch (BadHttpRequestException e)
         {
@@ -34,15 +45,25 @@ public sealed partial class OciFaultMiddleware(RequestDelegate next, ILogger<Oci
         catch (Exception e) when (IsStorageUnavailable(e))
         {
             LogStorageUnavailable(logger, context.Request.Method, context.Request.Path, e);
-            context.Response.Headers.RetryAfter = "5";
-            await WriteIfPossibleAsync(context, new OciError(OciErrorCode.Unavailable, null, StatusCodes.Status503ServiceUnavailable));
+            await WriteUnavailableAsync(context);
         }
+        finally
+        {
+            context.RequestAborted = clientGone;
+        }
+    }
+
+    private static Task WriteUnavailableAsync(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "5";
+        return WriteIfPossibleAsync(context, new OciError(OciErrorCode.Unavailable, null, StatusCodes.Status503ServiceUnavailable));
     }
 
     private static bool IsStorageUnavailable(Exception e) => e switch
     {
         RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
-        TimeoutException or TaskCanceledException or System.Net.Http.HttpRequestException or StorageNotPreparedException => true,
+        // IOException: a try that broke off, when it was not retried (see StorageRetryPolicy).
+        TimeoutException or TaskCanceledException or IOException or System.Net.Http.HttpRequestException or StorageNotPreparedException => true,
         // What the SDK throws once its retries are spent: every try failed, on the network or with a 5xx.
         AggregateException a => a.InnerExceptions.All(inner => inner is IOException || IsStorageUnavailable(inner)),
         _ => false,
@@ -66,4 +87,7 @@ public sealed partial class OciFaultMiddleware(RequestDelegate next, ILogger<Oci
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "{Method} {Path}: storage unavailable")]
     private static partial void LogStorageUnavailable(ILogger logger, string method, PathString path, Exception exception);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "{Method} {Path}: not answered within the request budget of {Budget}")]
+    private static partial void LogBudgetSpent(ILogger logger, string method, PathString path, TimeSpan budget);
 }

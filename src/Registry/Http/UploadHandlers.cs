@@ -42,7 +42,11 @@ public static class UploadHandlers
                 return;
             }
             AllowLargeBody(context);
-            var whole = await uploads.UploadWholeAsync(name, digest, context.Request.Body, context.Request.ContentLength, ct);
+            Outcome<BlobInfo> whole;
+            using (RequestBudget.Pause(context))
+            {
+                whole = await uploads.UploadWholeAsync(name, digest, context.Request.Body, context.Request.ContentLength, ct);
+            }
             await CreatedOrErrorAsync(context, name, whole);
             return;
         }
@@ -139,7 +143,11 @@ public static class UploadHandlers
             declared = rangeLength;
         }
         AllowLargeBody(context);
-        var appended = await context.RequestServices.GetRequiredService<BlobUploads>().AppendAsync(session, request.Body, declared, context.RequestAborted);
+        Outcome<UploadEntity> appended;
+        using (RequestBudget.Pause(context))
+        {
+            appended = await context.RequestServices.GetRequiredService<BlobUploads>().AppendAsync(session, request.Body, declared, context.RequestAborted);
+        }
         if (appended.Succeeded)
         {
             return appended.Value;
@@ -203,7 +211,10 @@ public static class UploadHandlers
     private static bool HasBody(HttpRequest request) =>
         request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
 
-    /// <summary>Upload routes take bodies of any size (they are streamed); every other route keeps Kestrel's limit.</summary>
+    /// <summary>
+    /// Upload routes take bodies of any size (they are streamed); every other route keeps Kestrel's limit. The time
+    /// spent streaming one is not counted in the request's budget (<see cref="RequestBudget.Pause"/>).
+    /// </summary>
     private static void AllowLargeBody(HttpContext context)
     {
         var feature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
