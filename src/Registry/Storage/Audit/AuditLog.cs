@@ -11,6 +11,20 @@ public sealed record AuditEntry(
     string? ClientIp, string? UserAgent, string Method, string Path);
 
 /// <summary>
+/// Audit rows of one UTC day, at most <see cref="AuditLog.MaxPerBatch"/>, with their keys chosen once
+/// (<see cref="AuditLog.Batches"/>): a batch written again after a failure is the same rows, so one that storage took
+/// although its answer was lost is never stored twice.
+/// </summary>
+public sealed class AuditBatch
+{
+    internal AuditBatch(IReadOnlyList<TableTransactionAction> rows) => Rows = rows;
+
+    internal IReadOnlyList<TableTransactionAction> Rows { get; }
+
+    public int Count => Rows.Count;
+}
+
+/// <summary>
 /// The append-only audit log in table <c>audit</c>: PartitionKey = the UTC day (<c>yyyy-MM-dd</c>), so a day's log is
 /// one partition query; RowKey = <c>&lt;19-digit ticks&gt;-&lt;random&gt;</c>, so rows sort by time and never collide.
 /// Rows are only ever inserted. Secrets never reach it: paths are recorded without their query strings, and
@@ -26,20 +40,30 @@ public sealed class AuditLog(StorageClients clients)
         await clients.Audit.AddEntityAsync(Row(entry), cancellationToken);
     }
 
+    /// <summary>The most rows one <see cref="AuditBatch"/> holds: the Table limit of an entity-group transaction.</summary>
+    public const int MaxPerBatch = 100;
+
+    /// <summary>Groups <paramref name="entries"/> into batches of one UTC day and at most <see cref="MaxPerBatch"/> rows, in their order.</summary>
+    public static IEnumerable<AuditBatch> Batches(IEnumerable<AuditEntry> entries) =>
+        entries.GroupBy(e => Day(e.At))
+            .SelectMany(day => day.Chunk(MaxPerBatch))
+            .Select(chunk => new AuditBatch([.. chunk.Select(e => new TableTransactionAction(TableTransactionActionType.Add, Row(e)))]));
+
     /// <summary>
-    /// Inserts <paramref name="entries"/> with one entity-group transaction per UTC day and per 100 rows (the Table
-    /// limit), so a burst of records costs a call per hundred. A failed transaction loses only its own rows.
+    /// Inserts <paramref name="batch"/> in one entity-group transaction: all its rows or none. True when this call
+    /// stored it; false when it was stored before (an earlier write of the same batch whose answer was lost: 409).
     /// </summary>
-    public async Task AppendBatchAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    public async Task<bool> WriteAsync(AuditBatch batch, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(entries);
-        foreach (var day in entries.GroupBy(e => Day(e.At)))
+        ArgumentNullException.ThrowIfNull(batch);
+        try
         {
-            foreach (var chunk in day.Chunk(100))
-            {
-                await clients.Audit.SubmitTransactionAsync(
-                    chunk.Select(e => new TableTransactionAction(TableTransactionActionType.Add, Row(e))), cancellationToken);
-            }
+            await clients.Audit.SubmitTransactionAsync(batch.Rows, cancellationToken);
+            return true;
+        }
+        catch (TableTransactionFailedException e) when (e.Status == 409)
+        {
+            return false;
         }
     }
 
