@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
+using Registry.Http;
 using Registry.Jobs;
 
 namespace Registry.Host.Triggers;
@@ -24,9 +25,11 @@ public static partial class TriggerEndpoints
         ArgumentNullException.ThrowIfNull(jobs);
         foreach (var job in jobs)
         {
-            endpoints.MapPost("/" + job.Name, (HttpContext context, ILogger<InvocationRequest> logger) => RunScheduledAsync(context, job, logger));
+            endpoints.MapPost("/" + job.Name, (HttpContext context, ILogger<InvocationRequest> logger) => RunScheduledAsync(context, job, logger))
+                .WithoutRequestBudget();
         }
-        endpoints.MapPost("/" + ReplicationJob.Name, (HttpContext context, ReplicationJob replication) => ReplicateAsync(context, replication));
+        endpoints.MapPost("/" + ReplicationJob.Name, (HttpContext context, ReplicationJob replication) => ReplicateAsync(context, replication))
+            .WithoutRequestBudget();
         return endpoints;
     }
 

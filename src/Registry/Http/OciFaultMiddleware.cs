@@ -21,7 +21,9 @@ public sealed partial class OciFaultMiddleware(
     public async Task InvokeAsync(HttpContext context)
     {
         var clientGone = context.RequestAborted;
-        using var budget = RequestBudget.Start(context, options.Value.RequestBudget, time);
+        using var budget = context.GetEndpoint()?.Metadata.GetMetadata<WithoutRequestBudgetMetadata>() is null
+            ? RequestBudget.Start(context, options.Value.RequestBudget, time)
+            : null;
         try
         {
             await next(context);
@@ -30,7 +32,7 @@ public sealed partial class OciFaultMiddleware(
         {
             LogClientGone(logger, context.Request.Method, context.Request.Path);
         }
-        catch (OperationCanceledException) when (budget.Expired)
+        catch (OperationCanceledException) when (budget is { Expired: true })
         {
             LogBudgetSpent(logger, context.Request.Method, context.Request.Path, budget.Budget);
             await WriteUnavailableAsync(context);

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
 namespace Registry.Http;
@@ -8,7 +9,8 @@ namespace Registry.Http;
 /// ends when the budget runs out or the client goes away, whichever comes first; it then answers 503 for the first and
 /// nothing for the second. Time spent moving a body between the client and storage is not counted
 /// (<see cref="Pause"/>): a healthy multi-gigabyte chunk is never cut off, and the per-call deadline of each block it
-/// stages bounds a stall during it.
+/// stages bounds a stall during it. Endpoints marked <see cref="RequestBudgetEndpoints.WithoutRequestBudget{TBuilder}"/>
+/// have none.
 /// </summary>
 public sealed class RequestBudget : IDisposable
 {
@@ -99,4 +101,21 @@ public sealed class RequestBudget : IDisposable
         _linked.Dispose();
         _timer.Dispose();
     }
+}
+
+/// <summary>Marks the endpoints whose requests have no <see cref="RequestBudget"/>.</summary>
+public static class RequestBudgetEndpoints
+{
+    /// <summary>
+    /// For the Functions host's job invocations: a job may run for many minutes, bounded by the host's
+    /// <c>functionTimeout</c>, and each of its storage calls by its own deadline.
+    /// </summary>
+    public static TBuilder WithoutRequestBudget<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(WithoutRequestBudgetMetadata.Instance);
+}
+
+internal sealed class WithoutRequestBudgetMetadata
+{
+    public static readonly WithoutRequestBudgetMetadata Instance = new();
 }
