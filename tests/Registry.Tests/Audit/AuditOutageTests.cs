@@ -12,7 +12,7 @@ namespace Registry.Tests.Audit;
 
 /// <summary>
 /// Audit records made while storage is down (a token issued from memory, a pull answered from the read cache) are
-/// kept and written once storage is back, not dropped.
+/// kept and written once storage is back, not dropped (docs/reliability.md row F6).
 /// </summary>
 [Collection(RegistryTestGroup.Name)]
 public sealed class AuditOutageTests(RegistryFixture registry)

@@ -11,7 +11,7 @@ using Registry.Tests.Fixtures;
 namespace Registry.Tests.Reliability;
 
 /// <summary>
-/// Storage that stalls instead of failing (F6 and F9 of RELIABILITY.md): a second registry instance whose storage
+/// Storage that stalls instead of failing (docs/reliability.md rows F6 and F9): a second registry instance whose storage
 /// calls a <see cref="StorageStall"/> holds until released or until the call's own deadline cancels it. Every request
 /// that needs storage answers 503 + Retry-After + UNAVAILABLE while the stall lasts; the stall is released only after
 /// those answers arrived, so each was given within its deadline and not by the stall ending. What the read cache holds
