@@ -14,7 +14,7 @@ namespace Registry.Auth;
 /// string). It grants the requested scopes only as far as the credentials allow; no credentials means anonymous.
 /// <c>/oauth2/exchange</c> turns an Entra ID access token into a registry refresh token.
 /// A request either cannot read (a parameter that breaks <see cref="RequestParameters"/>' rules, a body that is not a
-/// form, a malformed scope, an unknown grant type) gets a 4xx with an RFC 6749 body
+/// form, a malformed Authorization header or scope, an unknown grant type) gets a 4xx with an RFC 6749 body
 /// (<see cref="OAuthError"/>); wrong credentials get 401 <c>UNAUTHORIZED</c>, as on every other route.
 /// </summary>
 public static class TokenEndpoint
@@ -114,6 +114,11 @@ public static class TokenEndpoint
         else if (grantType is not null)
         {
             await new OAuthError(OAuthError.UnsupportedGrantType, $"grant_type '{grantType}' is not supported: use password or refresh_token").WriteAsync(context);
+            return;
+        }
+        else if (Credentials.Parse(context.Request.Headers.Authorization) is { Kind: CredentialKind.Malformed } malformed)
+        {
+            await new OAuthError(OAuthError.InvalidRequest, malformed.Problem!).WriteAsync(context);
             return;
         }
         else if (context.Request.Headers.Authorization.Count > 0)

@@ -64,6 +64,13 @@ public static class RegistryEndpoints
             await OciResponses.WriteErrorAsync(context, QueryError(problem!));
             return;
         }
+        if (context.Request.Headers.Accept.Any(value => RequestParameters.HasControlCharacter(value)))
+        {
+            // Kestrel has already refused NUL and non-ASCII bytes; an Accept that merely lists other types is the
+            // manifest handler's 404.
+            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, "the Accept header contains a control character");
+            return;
+        }
         if (route.Kind == RouteKind.Catalog)
         {
             await (HttpMethods.IsGet(method) ? ListingHandlers.CatalogAsync(context, query) : MethodNotAllowed(context));
