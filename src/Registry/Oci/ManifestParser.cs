@@ -31,9 +31,17 @@ public static class ManifestParser
     /// </summary>
     public const int MaxReferrerAnnotationsLength = 16 * 1024;
 
+    /// <summary>The generic type some tools send for any JSON body: accepted when the body names its own mediaType.</summary>
+    public const string GenericJson = "application/json";
+
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = 64, AllowDuplicateProperties = false };
 
-    /// <summary>Parses <paramref name="body"/>; on failure returns null and the problems found.</summary>
+    /// <summary>
+    /// Parses <paramref name="body"/>; on failure returns null and the problems found. <paramref name="contentType"/>
+    /// is the request's Content-Type (parameters ignored, case-insensitive): a manifest media type, which must agree
+    /// with the body's <c>mediaType</c> and stands in for it when the body has none; <c>application/json</c> or
+    /// absent, when the body has a <c>mediaType</c>; anything else is refused.
+    /// </summary>
     public static ManifestDocument? Parse(ReadOnlyMemory<byte> body, string? contentType, out IReadOnlyList<string> problems)
     {
         var found = new List<string>();
@@ -61,7 +69,7 @@ public static class ManifestParser
                 found.Add("body must be a JSON object");
                 return null;
             }
-            var result = ParseRoot(root, StripParameters(contentType), found);
+            var result = ParseRoot(root, StripParameters(contentType)?.ToLowerInvariant(), found);
             return found.Count == 0 ? result : null;
         }
     }
@@ -80,7 +88,7 @@ public static class ManifestParser
         {
             problems.Add("a manifest cannot have both 'layers' and 'manifests'");
         }
-        var mediaType = ResolveMediaType(bodyType, contentType, hasManifests, problems);
+        var mediaType = ResolveMediaType(bodyType, contentType, problems);
         if (mediaType is null)
         {
             return null;
@@ -143,22 +151,26 @@ public static class ManifestParser
         };
     }
 
-    private static string? ResolveMediaType(string? bodyType, string? contentType, bool hasManifests, List<string> problems)
+    private static string? ResolveMediaType(string? bodyType, string? contentType, List<string> problems)
     {
+        var before = problems.Count;
         var contentTypeIsManifest = contentType is not null && MediaTypes.IsManifest(contentType);
+        if (contentType is not null && !contentTypeIsManifest && contentType != GenericJson)
+        {
+            problems.Add($"Content-Type '{contentType}' is not a manifest media type: send the manifest's own type "
+                + $"(the body's mediaType, such as {MediaTypes.OciManifest}), or {GenericJson} with a mediaType in the body");
+        }
         if (bodyType is not null)
         {
             if (!MediaTypes.IsManifest(bodyType))
             {
                 problems.Add($"unsupported manifest mediaType '{bodyType}'");
-                return null;
             }
-            if (contentTypeIsManifest && contentType != bodyType)
+            else if (contentTypeIsManifest && contentType != bodyType)
             {
                 problems.Add($"mediaType '{bodyType}' contradicts Content-Type '{contentType}'");
-                return null;
             }
-            return bodyType;
+            return problems.Count == before ? bodyType : null;
         }
         if (contentTypeIsManifest)
         {
@@ -169,9 +181,12 @@ public static class ManifestParser
             }
             return contentType;
         }
-        problems.Add(hasManifests || contentType is null
-            ? "the manifest has no mediaType and the Content-Type is not a supported manifest type"
-            : $"unsupported manifest Content-Type '{contentType}'");
+        if (problems.Count == before)
+        {
+            problems.Add(contentType is null
+                ? "the manifest has no mediaType and no Content-Type names its type"
+                : $"with Content-Type {contentType} the body must carry its mediaType");
+        }
         return null;
     }
 

@@ -187,4 +187,36 @@ public sealed class ManifestParserTests
         Assert.Null(Parse(Image(subject + annotations), null, out var problems));
         Assert.Contains(problems, p => p.Contains("annotations", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("application/json")]
+    [InlineData("Application/JSON; charset=utf-8")]
+    [InlineData("application/vnd.oci.image.manifest.v1+json; charset=utf-8")]
+    [InlineData("APPLICATION/VND.OCI.IMAGE.MANIFEST.V1+JSON")]
+    public void Parse_ContentTypeThatAgreesWithTheBody_OrIsGenericJson_IsAccepted_WithTheBodysType(string? contentType)
+    {
+        var doc = Parse(Image(), contentType, out var problems);
+        Assert.Empty(problems);
+        Assert.Equal(MediaTypes.OciManifest, doc!.MediaType);
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/octet-stream")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("application/vnd.oci.image.manifest.v1+json, text/plain")]
+    [InlineData("; charset=utf-8")]
+    public void Parse_ContentTypeThatIsNotAManifestType_IsRejected(string contentType)
+    {
+        Assert.Null(Parse(Image(), contentType, out var problems));
+        Assert.Contains(problems, p => p.StartsWith("Content-Type", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_GenericJsonWithoutAMediaTypeInTheBody_IsRejected()
+    {
+        Assert.Null(Parse("""{"schemaVersion":2,"manifests":[]}""", "application/json", out var problems));
+        Assert.Contains(problems, p => p.Contains("must carry its mediaType", StringComparison.Ordinal));
+    }
 }
