@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -20,6 +19,9 @@ public sealed record Caller(string? Name, TokenGrant? Grant, RegistryToken? Toke
     /// decision needs them, since a caller whose own rights suffice never has them read.
     /// </summary>
     public IReadOnlyList<string>? AnonymousPull { get; init; }
+
+    /// <summary>Why the Authorization header could not be read, when it could not (<see cref="Credentials.Problem"/>).</summary>
+    public string? Problem { get; init; }
 }
 
 /// <summary>
@@ -52,35 +54,28 @@ public sealed class AccessControl(
 
     private async Task<Caller> ResolveAsync(HttpContext context)
     {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (header.Length == 0)
+        var credentials = Credentials.Parse(context.Request.Headers.Authorization);
+        switch (credentials.Kind)
         {
-            return Caller.Anonymous;
-        }
-        if (header.Length > 16 * 1024 || !AuthenticationHeaderValue.TryParse(header, out var value) || value.Parameter is null)
-        {
-            return new Caller(null, null, null, true);
-        }
-        if (value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
-        {
-            var grant = await tokens.ValidateAccessAsync(value.Parameter);
-            if (grant is null || !await IsStillUsableAsync(grant.Subject, context.RequestAborted))
-            {
-                return new Caller(null, null, null, true);
-            }
-            return new Caller(grant.Subject == AccessTokens.AnonymousSubject ? null : grant.Subject, grant, null, false);
-        }
-        if (value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) && TryDecodeBasic(value.Parameter, out var user, out var password))
-        {
-            if (user == RefreshTokenUser)
-            {
-                var identity = await IdentityOfRefreshTokenAsync(password, context.RequestAborted);
+            case CredentialKind.None:
+                return Caller.Anonymous;
+            case CredentialKind.Bearer:
+                var grant = await tokens.ValidateAccessAsync(credentials.Secret);
+                if (grant is null || !await IsStillUsableAsync(grant.Subject, context.RequestAborted))
+                {
+                    return new Caller(null, null, null, true);
+                }
+                return new Caller(grant.Subject == AccessTokens.AnonymousSubject ? null : grant.Subject, grant, null, false);
+            case CredentialKind.Basic when credentials.User == RefreshTokenUser:
+                var identity = await IdentityOfRefreshTokenAsync(credentials.Secret, context.RequestAborted);
                 return identity is null ? new Caller(null, null, null, true) : new Caller(identity.Name, null, identity, false);
-            }
-            var (token, retryAfter) = await VerifyPasswordAsync(context, user, password);
-            return token is null ? new Caller(null, null, null, true, retryAfter) : new Caller(token.Name, null, token, false);
+            case CredentialKind.Basic:
+                var (token, retryAfter) = await VerifyPasswordAsync(context, credentials.User, credentials.Secret);
+                return token is null ? new Caller(null, null, null, true, retryAfter) : new Caller(token.Name, null, token, false);
+            default:
+                // Unreadable: refused without a password check, and the challenge says what was wrong with it.
+                return new Caller(null, null, null, true) { Problem = credentials.Problem };
         }
-        return new Caller(null, null, null, true);
     }
 
     /// <summary>
@@ -285,30 +280,9 @@ public sealed class AccessControl(
         }
         context.Response.Headers.WWWAuthenticate = challenge.ToString();
         await OciResponses.ErrorAsync(context, OciErrorCode.Unauthorized,
-            needed is null ? "authentication required" : $"access to {needed} requires credentials that grant it");
+            caller.Problem ?? (needed is null ? "authentication required" : $"access to {needed} requires credentials that grant it"));
     }
 
     private static bool RuleAllows(RegistryToken token, string repository, string action) =>
         token.Rules.Any(r => r.Matches(repository) && (r.Actions.Contains(action) || r.Actions.Contains(Actions.All)));
-
-    public static bool TryDecodeBasic(string parameter, out string user, out string password)
-    {
-        user = password = "";
-        try
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(parameter));
-            var colon = text.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0)
-            {
-                return false;
-            }
-            user = text[..colon];
-            password = text[(colon + 1)..];
-            return true;
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-    }
 }

@@ -13,6 +13,9 @@ namespace Registry.Auth;
 /// OAuth2 POST form (<c>grant_type=password</c> or <c>refresh_token</c>; podman puts its parameters in the query
 /// string). It grants the requested scopes only as far as the credentials allow; no credentials means anonymous.
 /// <c>/oauth2/exchange</c> turns an Entra ID access token into a registry refresh token.
+/// A request either cannot read (a parameter that breaks <see cref="RequestParameters"/>' rules, a body that is not a
+/// form, a malformed Authorization header or scope, an unknown grant type) gets a 4xx with an RFC 6749 body
+/// (<see cref="OAuthError"/>); wrong credentials get 401 <c>UNAUTHORIZED</c>, as on every other route.
 /// </summary>
 public static class TokenEndpoint
 {
@@ -22,6 +25,9 @@ public static class TokenEndpoint
 
     /// <summary>Most scopes one token request may name.</summary>
     public const int MaxScopes = 32;
+
+    /// <summary>The one parameter a token request may repeat with different values (docker sends a scope per repository).</summary>
+    private static readonly HashSet<string> MultiValued = new(StringComparer.Ordinal) { "scope" };
 
     public static IEndpointRouteBuilder MapTokenEndpoint(this IEndpointRouteBuilder endpoints)
     {
@@ -42,13 +48,17 @@ public static class TokenEndpoint
             await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, "Entra ID sign-in is not configured (Auth:Entra:Authority)", 404);
             return;
         }
-        var parameters = await ReadParametersAsync(context.Request);
-        if (parameters.GetValueOrDefault("grant_type")?.FirstOrDefault() != "access_token")
+        var parameters = await ReadParametersAsync(context);
+        if (parameters is null)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, "grant_type must be access_token");
             return;
         }
-        var principal = await entra.ValidateAsync(parameters.GetValueOrDefault("access_token")?.FirstOrDefault() ?? "", context.RequestAborted);
+        if (parameters["grant_type"] != "access_token")
+        {
+            await new OAuthError(OAuthError.UnsupportedGrantType, "grant_type must be access_token").WriteAsync(context);
+            return;
+        }
+        var principal = await entra.ValidateAsync(parameters["access_token"] ?? "", context.RequestAborted);
         if (principal is null)
         {
             await DenyAsync(context, "the Entra ID token is invalid, expired, for another audience, or maps to no registry rights");
@@ -69,14 +79,18 @@ public static class TokenEndpoint
     {
         var access = context.RequestServices.GetRequiredService<AccessControl>();
         var tokens = context.RequestServices.GetRequiredService<AccessTokens>();
-        var parameters = await ReadParametersAsync(context.Request);
+        var parameters = await ReadParametersAsync(context);
+        if (parameters is null)
+        {
+            return;
+        }
         var ct = context.RequestAborted;
 
         RegistryToken? token = null;
-        var grantType = parameters.GetValueOrDefault("grant_type")?.FirstOrDefault();
+        var grantType = parameters["grant_type"];
         if (grantType == "refresh_token")
         {
-            token = await access.IdentityOfRefreshTokenAsync(parameters.GetValueOrDefault("refresh_token")?.FirstOrDefault() ?? "", ct);
+            token = await access.IdentityOfRefreshTokenAsync(parameters["refresh_token"] ?? "", ct);
             if (token is null)
             {
                 await DenyAsync(context, "the refresh token is invalid, expired or its registry token was disabled");
@@ -85,8 +99,7 @@ public static class TokenEndpoint
         }
         else if (grantType == "password")
         {
-            (token, var retryAfter) = await access.VerifyPasswordAsync(
-                context, parameters.GetValueOrDefault("username")?.FirstOrDefault() ?? "", parameters.GetValueOrDefault("password")?.FirstOrDefault() ?? "");
+            (token, var retryAfter) = await access.VerifyPasswordAsync(context, parameters["username"] ?? "", parameters["password"] ?? "");
             if (retryAfter is { } wait)
             {
                 await AccessControl.TooManyAttemptsAsync(context, wait);
@@ -100,7 +113,12 @@ public static class TokenEndpoint
         }
         else if (grantType is not null)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, $"grant_type {grantType} is not supported");
+            await new OAuthError(OAuthError.UnsupportedGrantType, $"grant_type '{grantType}' is not supported: use password or refresh_token").WriteAsync(context);
+            return;
+        }
+        else if (Credentials.Parse(context.Request.Headers.Authorization) is { Kind: CredentialKind.Malformed } malformed)
+        {
+            await new OAuthError(OAuthError.InvalidRequest, malformed.Problem!).WriteAsync(context);
             return;
         }
         else if (context.Request.Headers.Authorization.Count > 0)
@@ -119,16 +137,16 @@ public static class TokenEndpoint
             token = caller.Token;
         }
 
-        var scopes = (parameters.GetValueOrDefault("scope") ?? []).SelectMany(s => s.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        var scopes = parameters.All("scope").SelectMany(s => s.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
         if (scopes.Count > MaxScopes)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, $"at most {MaxScopes} scopes per token request");
+            await new OAuthError(OAuthError.InvalidScope, $"at most {MaxScopes} scopes per token request").WriteAsync(context);
             return;
         }
         var parsed = scopes.Select(ResourceAccess.Parse).ToList();
         if (parsed.Any(p => p is null))
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, "a scope is '<type>:<name>:<actions>', e.g. 'repository:team/app:pull,push'");
+            await new OAuthError(OAuthError.InvalidScope, "a scope is '<type>:<name>:<actions>', e.g. 'repository:team/app:pull,push'").WriteAsync(context);
             return;
         }
         // Whatever the credentials do not allow is left out, silently: the answer never says which repositories exist.
@@ -146,8 +164,8 @@ public static class TokenEndpoint
         var issued = tokens.IssueAccess(subjectName, requested);
         var wantsRefresh = token is not null
             && (grantType is not null
-                || parameters.GetValueOrDefault("offline_token")?.FirstOrDefault() == "true"
-                || parameters.GetValueOrDefault("access_type")?.FirstOrDefault() == "offline");
+                || parameters["offline_token"] == "true"
+                || parameters["access_type"] == "offline");
 
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
@@ -167,30 +185,18 @@ public static class TokenEndpoint
     private static Task DenyAsync(HttpContext context, string detail) =>
         OciResponses.ErrorAsync(context, OciErrorCode.Unauthorized, detail);
 
-    /// <summary>Query parameters, plus the form body of a POST; repeated names keep every value.</summary>
-    private static async Task<Dictionary<string, List<string>>> ReadParametersAsync(HttpRequest request)
+    /// <summary>
+    /// Query parameters, plus the form body of a POST, read by <see cref="RequestParameters"/> (only <c>scope</c> may
+    /// repeat with different values). Null once a request that breaks its rules has been answered with
+    /// <c>invalid_request</c>.
+    /// </summary>
+    private static async Task<RequestParameters?> ReadParametersAsync(HttpContext context)
     {
-        var result = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        void Add(string key, IEnumerable<string?> values)
+        var (parameters, problem) = await RequestParameters.FromQueryAndFormAsync(context.Request, MultiValued);
+        if (problem is not null)
         {
-            if (!result.TryGetValue(key, out var list))
-            {
-                result[key] = list = [];
-            }
-            list.AddRange(values.OfType<string>());
+            await new OAuthError(OAuthError.InvalidRequest, problem.Detail, problem.Status).WriteAsync(context);
         }
-        foreach (var (key, values) in request.Query)
-        {
-            Add(key, values);
-        }
-        if (HttpMethods.IsPost(request.Method) && request.HasFormContentType)
-        {
-            var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
-            foreach (var (key, values) in form)
-            {
-                Add(key, values);
-            }
-        }
-        return result;
+        return parameters;
     }
 }

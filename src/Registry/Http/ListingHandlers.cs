@@ -15,9 +15,9 @@ public static class ListingHandlers
     /// <summary>Largest page a client gets, whatever <c>n</c> asks for; a larger <c>n</c> is clamped and a Link is sent.</summary>
     public const int MaxPage = 1000;
 
-    public static async Task TagsAsync(HttpContext context, RepositoryName name)
+    public static async Task TagsAsync(HttpContext context, RepositoryName name, RequestParameters query)
     {
-        if (ParsePaging(context, out var n, out var last, Tag.MaxLength) is { } invalid)
+        if (ParsePaging(query, out var n, out var last, Tag.MaxLength) is { } invalid)
         {
             await OciResponses.WriteErrorAsync(context, invalid);
             return;
@@ -28,9 +28,9 @@ public static class ListingHandlers
             async () => last is null && !await context.RequestServices.GetRequiredService<Catalog>().ExistsAsync(name, context.RequestAborted));
     }
 
-    public static async Task CatalogAsync(HttpContext context)
+    public static async Task CatalogAsync(HttpContext context, RequestParameters query)
     {
-        if (ParsePaging(context, out var n, out var last, RepositoryName.MaxLength) is { } invalid)
+        if (ParsePaging(query, out var n, out var last, RepositoryName.MaxLength) is { } invalid)
         {
             await OciResponses.WriteErrorAsync(context, invalid);
             return;
@@ -50,19 +50,30 @@ public static class ListingHandlers
             n is { } limit ? visible.Take(limit + 1) : visible, null);
     }
 
-    public static async Task ReferrersAsync(HttpContext context, RepositoryName name, string reference)
+    public static async Task ReferrersAsync(HttpContext context, RepositoryName name, string reference, RequestParameters query)
     {
         if (!BlobHandlers.TryDigest(reference, out var subject, out var error))
         {
             await OciResponses.WriteErrorAsync(context, error);
             return;
         }
-        string? artifactType = context.Request.Query["artifactType"];
+        var artifactType = query["artifactType"];
+        if (string.IsNullOrEmpty(artifactType))
+        {
+            artifactType = null;
+        }
+        else if (!MediaTypes.IsWellFormed(artifactType))
+        {
+            // Pushes are held to the same grammar, so a filter outside it could only ever match nothing.
+            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported,
+                $"artifactType must be a media type such as 'application/vnd.example+json' (at most {MediaTypes.MaxLength} characters)");
+            return;
+        }
         var referrers = await context.RequestServices.GetRequiredService<ManifestStore>()
-            .ReferrersAsync(name, subject, string.IsNullOrEmpty(artifactType) ? null : artifactType, context.RequestAborted);
+            .ReferrersAsync(name, subject, artifactType, context.RequestAborted);
         var response = context.Response;
         response.ContentType = MediaTypes.OciIndex;
-        if (!string.IsNullOrEmpty(artifactType))
+        if (artifactType is not null)
         {
             response.Headers["OCI-Filters-Applied"] = "artifactType";
         }
@@ -158,11 +169,11 @@ public static class ListingHandlers
     }
 
     /// <summary>Reads <c>n</c> and <c>last</c>; the error when either is malformed.</summary>
-    private static OciError? ParsePaging(HttpContext context, out int? n, out string? last, int maxLast)
+    private static OciError? ParsePaging(RequestParameters query, out int? n, out string? last, int maxLast)
     {
         n = null;
-        last = context.Request.Query["last"];
-        var nText = context.Request.Query["n"].ToString();
+        last = query["last"];
+        var nText = query["n"] ?? "";
         if (nText.Length > 0)
         {
             if (!nText.All(char.IsAsciiDigit))

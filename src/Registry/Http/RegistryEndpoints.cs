@@ -57,9 +57,23 @@ public static class RegistryEndpoints
             await OciResponses.ErrorAsync(context, OciErrorCode.NameUnknown, "no such endpoint", 404);
             return;
         }
+        // The query string is read once, strictly, for every route; handlers take their parameters from it.
+        var query = RequestParameters.FromQuery(context.Request, null, out var problem);
+        if (query is null)
+        {
+            await OciResponses.WriteErrorAsync(context, QueryError(problem!));
+            return;
+        }
+        if (context.Request.Headers.Accept.Any(value => RequestParameters.HasControlCharacter(value)))
+        {
+            // Kestrel has already refused NUL and non-ASCII bytes; an Accept that merely lists other types is the
+            // manifest handler's 404.
+            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, "the Accept header contains a control character");
+            return;
+        }
         if (route.Kind == RouteKind.Catalog)
         {
-            await (HttpMethods.IsGet(method) ? ListingHandlers.CatalogAsync(context) : MethodNotAllowed(context));
+            await (HttpMethods.IsGet(method) ? ListingHandlers.CatalogAsync(context, query) : MethodNotAllowed(context));
             return;
         }
         var isRead = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
@@ -72,16 +86,16 @@ public static class RegistryEndpoints
         }
         Func<Task>? handler = (route.Kind, method) switch
         {
-            (RouteKind.Tags, "GET") => () => ListingHandlers.TagsAsync(context, name),
-            (RouteKind.Referrers, "GET") => () => ListingHandlers.ReferrersAsync(context, name, route.Argument),
+            (RouteKind.Tags, "GET") => () => ListingHandlers.TagsAsync(context, name, query),
+            (RouteKind.Referrers, "GET") => () => ListingHandlers.ReferrersAsync(context, name, route.Argument, query),
             (RouteKind.Manifest, "GET" or "HEAD") => () => ManifestHandlers.GetAsync(context, name, route.Argument),
             (RouteKind.Manifest, "PUT") => () => ManifestHandlers.PutAsync(context, name, route.Argument),
             (RouteKind.Manifest, "DELETE") => () => ManifestHandlers.DeleteAsync(context, name, route.Argument),
             (RouteKind.Blob, "GET" or "HEAD") => () => BlobHandlers.GetAsync(context, name, route.Argument),
             (RouteKind.Blob, "DELETE") => () => BlobHandlers.DeleteAsync(context, name, route.Argument),
-            (RouteKind.UploadStart, "POST") => () => UploadHandlers.StartAsync(context, name),
+            (RouteKind.UploadStart, "POST") => () => UploadHandlers.StartAsync(context, name, query),
             (RouteKind.Upload, "PATCH") => () => UploadHandlers.PatchAsync(context, name, route.Argument),
-            (RouteKind.Upload, "PUT") => () => UploadHandlers.PutAsync(context, name, route.Argument),
+            (RouteKind.Upload, "PUT") => () => UploadHandlers.PutAsync(context, name, route.Argument, query),
             (RouteKind.Upload, "GET") => () => UploadHandlers.StatusAsync(context, name, route.Argument),
             (RouteKind.Upload, "DELETE") => () => UploadHandlers.CancelAsync(context, name, route.Argument),
             _ => null,
@@ -108,6 +122,18 @@ public static class RegistryEndpoints
         (RouteKind.Manifest or RouteKind.Blob, "DELETE") => [Actions.Delete],
         (RouteKind.Manifest, "PUT") or (RouteKind.UploadStart or RouteKind.Upload, _) => [Actions.Pull, Actions.Push],
         _ => [Actions.Pull],
+    };
+
+    /// <summary>
+    /// A query string <see cref="RequestParameters"/> refuses, as the OCI code of the parameter at fault: a digest
+    /// (<c>digest</c>, <c>mount</c>) is DIGEST_INVALID, a repository (<c>from</c>) NAME_INVALID, anything else
+    /// UNSUPPORTED (the OCI list has no code for a malformed parameter).
+    /// </summary>
+    private static OciError QueryError(ParameterProblem problem) => problem.Name switch
+    {
+        "digest" or "mount" => new OciError(OciErrorCode.DigestInvalid, problem.Detail, problem.Status),
+        "from" => new OciError(OciErrorCode.NameInvalid, problem.Detail, problem.Status),
+        _ => new OciError(OciErrorCode.Unsupported, problem.Detail, problem.Status),
     };
 
     private static Task MethodNotAllowed(HttpContext context) =>

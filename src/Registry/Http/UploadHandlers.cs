@@ -14,27 +14,39 @@ namespace Registry.Http;
 /// </summary>
 public static class UploadHandlers
 {
-    public static async Task StartAsync(HttpContext context, RepositoryName name)
+    public static async Task StartAsync(HttpContext context, RepositoryName name, RequestParameters query)
     {
-        var query = context.Request.Query;
         var uploads = context.RequestServices.GetRequiredService<BlobUploads>();
         var ct = context.RequestAborted;
 
-        if (query.TryGetValue("mount", out var mount)
-            && Digest.TryParse(mount, out var mountDigest) == DigestParse.Valid
-            && RepositoryName.TryParse(query["from"], out var from)
-            && await CanPullAsync(context, from))
+        if (query["mount"] is { } mount)
         {
-            var mounted = await context.RequestServices.GetRequiredService<BlobLinks>().MountAsync(name, from, mountDigest, ct);
-            if (mounted is not null)
+            // A malformed mount is refused rather than quietly turned into an upload: the client asked for something else.
+            if (!BlobHandlers.TryDigest(mount, out var mountDigest, out var mountError))
             {
-                Created(context, name, mounted.Digest);
+                await OciResponses.WriteErrorAsync(context, mountError);
                 return;
             }
-            // Unknown in the source: the spec's fallback is an ordinary upload session.
-            // (A source the caller may not pull from is treated the same: never 201, never a link.)
+            var fromText = query["from"];
+            RepositoryName from = default;
+            if (fromText is not null && !RepositoryName.TryParse(fromText, out from))
+            {
+                await OciResponses.ErrorAsync(context, OciErrorCode.NameInvalid, $"from '{fromText}' is not a repository name");
+                return;
+            }
+            if (fromText is not null && await CanPullAsync(context, from))
+            {
+                var mounted = await context.RequestServices.GetRequiredService<BlobLinks>().MountAsync(name, from, mountDigest, ct);
+                if (mounted is not null)
+                {
+                    Created(context, name, mounted.Digest);
+                    return;
+                }
+            }
+            // Unknown in the source, no source named, or a source the caller may not pull from: the spec's fallback is
+            // an ordinary upload session (never 201, never a link).
         }
-        else if (query.TryGetValue("digest", out var digestText))
+        else if (query["digest"] is { } digestText)
         {
             if (!BlobHandlers.TryDigest(digestText, out var digest, out var error))
             {
@@ -74,14 +86,14 @@ public static class UploadHandlers
         OciResponses.SetUploadHeaders(context.Response, name.Value, uploadId, appended.Offset);
     }
 
-    public static async Task PutAsync(HttpContext context, RepositoryName name, string uploadId)
+    public static async Task PutAsync(HttpContext context, RepositoryName name, string uploadId, RequestParameters query)
     {
         var session = await FindAsync(context, name, uploadId);
         if (session is null)
         {
             return;
         }
-        if (!BlobHandlers.TryDigest(context.Request.Query["digest"], out var digest, out var error))
+        if (!BlobHandlers.TryDigest(query["digest"], out var digest, out var error))
         {
             await OciResponses.WriteErrorAsync(context, error);
             return;

@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Registry.Oci;
 
@@ -6,6 +9,13 @@ namespace Registry.Oci;
 /// Parses and checks a manifest body. It reports every problem it finds, not just the first, so a client
 /// sees all that is wrong at once. It checks only what the bytes say; whether referenced blobs exist is
 /// the storage layer's question.
+/// <para>
+/// Hostile bodies are refused here, never half-read: the body must be UTF-8 (checked before any JSON is read); no
+/// object may repeat a key (two <c>mediaType</c>s or two <c>layers</c> are refused, not resolved to the first or
+/// the last, since other parsers would pick differently); strings must decode to valid Unicode (an escaped lone
+/// surrogate is refused); media types follow the image spec's grammar, which leaves no room for control characters
+/// or overlong values.
+/// </para>
 /// </summary>
 public static class ManifestParser
 {
@@ -15,13 +25,32 @@ public static class ManifestParser
     /// <summary>Most descriptors (config, layers, children, subject) one manifest may carry.</summary>
     public const int MaxDescriptors = 1000;
 
-    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 64 };
+    /// <summary>
+    /// Most characters of <c>annotations</c> in a manifest with a <c>subject</c>: the referrers API answers them, so
+    /// they are stored beside the referrer (a Table string property holds 32 Ki characters).
+    /// </summary>
+    public const int MaxReferrerAnnotationsLength = 16 * 1024;
 
-    /// <summary>Parses <paramref name="body"/>; on failure returns null and the problems found.</summary>
+    /// <summary>The generic type some tools send for any JSON body: accepted when the body names its own mediaType.</summary>
+    public const string GenericJson = "application/json";
+
+    private static readonly JsonDocumentOptions Options = new() { MaxDepth = 64, AllowDuplicateProperties = false };
+
+    /// <summary>
+    /// Parses <paramref name="body"/>; on failure returns null and the problems found. <paramref name="contentType"/>
+    /// is the request's Content-Type (parameters ignored, case-insensitive): a manifest media type, which must agree
+    /// with the body's <c>mediaType</c> and stands in for it when the body has none; <c>application/json</c> or
+    /// absent, when the body has a <c>mediaType</c>; anything else is refused.
+    /// </summary>
     public static ManifestDocument? Parse(ReadOnlyMemory<byte> body, string? contentType, out IReadOnlyList<string> problems)
     {
         var found = new List<string>();
         problems = found;
+        if (!Utf8.IsValid(body.Span))
+        {
+            found.Add($"body is not valid UTF-8 (byte {IndexOfInvalidUtf8(body.Span)}); JSON text is UTF-8");
+            return null;
+        }
         JsonDocument document;
         try
         {
@@ -40,7 +69,7 @@ public static class ManifestParser
                 found.Add("body must be a JSON object");
                 return null;
             }
-            var result = ParseRoot(root, StripParameters(contentType), found);
+            var result = ParseRoot(root, StripParameters(contentType)?.ToLowerInvariant(), found);
             return found.Count == 0 ? result : null;
         }
     }
@@ -59,7 +88,7 @@ public static class ManifestParser
         {
             problems.Add("a manifest cannot have both 'layers' and 'manifests'");
         }
-        var mediaType = ResolveMediaType(bodyType, contentType, hasManifests, problems);
+        var mediaType = ResolveMediaType(bodyType, contentType, problems);
         if (mediaType is null)
         {
             return null;
@@ -93,17 +122,21 @@ public static class ManifestParser
         var subject = root.TryGetProperty("subject", out var subjectElement)
             ? ParseDescriptor(subjectElement, "subject", problems, ref count)
             : null;
-        var artifactType = OptionalString(root, "artifactType", problems);
+        var artifactType = OptionalMediaType(root, "artifactType", problems);
         string? annotations = null;
         if (root.TryGetProperty("annotations", out var annotationsElement))
         {
-            if (annotationsElement.ValueKind == JsonValueKind.Object)
+            if (annotationsElement.ValueKind != JsonValueKind.Object)
             {
-                annotations = annotationsElement.GetRawText();
+                problems.Add("annotations must be an object");
             }
             else
             {
-                problems.Add("annotations must be an object");
+                annotations = annotationsElement.GetRawText();
+                if (subject is not null && annotations.Length > MaxReferrerAnnotationsLength)
+                {
+                    problems.Add($"a manifest with a subject may carry at most {MaxReferrerAnnotationsLength} characters of annotations (the referrers API returns them)");
+                }
             }
         }
         return new ManifestDocument
@@ -118,22 +151,26 @@ public static class ManifestParser
         };
     }
 
-    private static string? ResolveMediaType(string? bodyType, string? contentType, bool hasManifests, List<string> problems)
+    private static string? ResolveMediaType(string? bodyType, string? contentType, List<string> problems)
     {
+        var before = problems.Count;
         var contentTypeIsManifest = contentType is not null && MediaTypes.IsManifest(contentType);
+        if (contentType is not null && !contentTypeIsManifest && contentType != GenericJson)
+        {
+            problems.Add($"Content-Type '{contentType}' is not a manifest media type: send the manifest's own type "
+                + $"(the body's mediaType, such as {MediaTypes.OciManifest}), or {GenericJson} with a mediaType in the body");
+        }
         if (bodyType is not null)
         {
             if (!MediaTypes.IsManifest(bodyType))
             {
                 problems.Add($"unsupported manifest mediaType '{bodyType}'");
-                return null;
             }
-            if (contentTypeIsManifest && contentType != bodyType)
+            else if (contentTypeIsManifest && contentType != bodyType)
             {
                 problems.Add($"mediaType '{bodyType}' contradicts Content-Type '{contentType}'");
-                return null;
             }
-            return bodyType;
+            return problems.Count == before ? bodyType : null;
         }
         if (contentTypeIsManifest)
         {
@@ -144,9 +181,12 @@ public static class ManifestParser
             }
             return contentType;
         }
-        problems.Add(hasManifests || contentType is null
-            ? "the manifest has no mediaType and the Content-Type is not a supported manifest type"
-            : $"unsupported manifest Content-Type '{contentType}'");
+        if (problems.Count == before)
+        {
+            problems.Add(contentType is null
+                ? "the manifest has no mediaType and no Content-Type names its type"
+                : $"with Content-Type {contentType} the body must carry its mediaType");
+        }
         return null;
     }
 
@@ -186,9 +226,9 @@ public static class ManifestParser
         }
         var before = problems.Count;
         var mediaType = OptionalString(element, "mediaType", problems, field);
-        if (mediaType is null || !mediaType.Contains('/', StringComparison.Ordinal))
+        if (!MediaTypes.IsWellFormed(mediaType))
         {
-            problems.Add($"{field}.mediaType must be a media type such as 'type/subtype'");
+            problems.Add($"{field}.mediaType must be a media type such as 'type/subtype' (RFC 6838 names, no parameters, at most {MediaTypes.MaxLength} characters)");
         }
         var digestText = OptionalString(element, "digest", problems, field);
         var parsed = Digest.TryParse(digestText, out var digest);
@@ -204,7 +244,7 @@ public static class ManifestParser
         {
             problems.Add($"{field}.size must be a non-negative integer");
         }
-        var artifactType = OptionalString(element, "artifactType", problems, field);
+        var artifactType = OptionalMediaType(element, "artifactType", problems, field);
         var hasUrls = element.TryGetProperty("urls", out var urls);
         if (hasUrls && urls.ValueKind != JsonValueKind.Array)
         {
@@ -228,7 +268,53 @@ public static class ManifestParser
             problems.Add($"{(parent is null ? name : parent + "." + name)} must be a string");
             return null;
         }
-        return value.GetString();
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // The bytes are UTF-8, so only an escape can do this: "\ud800" with no low surrogate after it.
+            problems.Add($"{(parent is null ? name : parent + "." + name)} is not valid Unicode (an escaped unpaired surrogate)");
+            return null;
+        }
+    }
+
+    /// <summary>An optional <c>artifactType</c>: absent or empty means none (the spec treats both alike), else well-formed.</summary>
+    private static string? OptionalMediaType(JsonElement element, string name, List<string> problems, string? parent = null)
+    {
+        var value = OptionalString(element, name, problems, parent);
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+        if (!MediaTypes.IsWellFormed(value))
+        {
+            problems.Add($"{(parent is null ? name : parent + "." + name)} must be a media type such as 'application/vnd.example+json' (RFC 6838 names, no parameters, at most {MediaTypes.MaxLength} characters)");
+            return null;
+        }
+        return value;
+    }
+
+    /// <summary>Where the first byte that is not part of a valid UTF-8 sequence sits.</summary>
+    private static int IndexOfInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        var offset = 0;
+        while (offset < bytes.Length)
+        {
+            var nonAscii = bytes[offset..].IndexOfAnyExceptInRange((byte)0, (byte)0x7f);
+            if (nonAscii < 0)
+            {
+                break;
+            }
+            offset += nonAscii;
+            if (Rune.DecodeFromUtf8(bytes[offset..], out _, out var consumed) != OperationStatus.Done)
+            {
+                return offset;
+            }
+            offset += consumed;
+        }
+        return -1;
     }
 
     private static Descriptor? Missing(string field, List<string> problems)

@@ -27,6 +27,46 @@ public static class RawHttp
         return await ReadStatusAsync(stream, timeout ?? TimeSpan.FromSeconds(60));
     }
 
+    /// <summary>
+    /// Sends <paramref name="request"/> byte for byte (bytes a string head cannot carry: NUL, non-ASCII) and reads the
+    /// answer until the server closes, so the request should say <c>Connection: close</c>. The body is de-chunked.
+    /// </summary>
+    public static async Task<(int? Status, string Head, string Body)> ExchangeAsync(Uri server, byte[] request, TimeSpan? timeout = null)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(server.Host, server.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(request);
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        var received = new MemoryStream();
+        try
+        {
+            await stream.CopyToAsync(received, cts.Token);
+        }
+        catch (IOException)
+        {
+            // Connection reset: whatever arrived before it is the answer.
+        }
+        // Latin-1 keeps one character per byte, so chunk sizes count right; the body is read as UTF-8 at the end.
+        var all = Encoding.Latin1.GetString(received.ToArray());
+        var headEnd = all.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        var head = headEnd < 0 ? all : all[..headEnd];
+        var body = headEnd < 0 ? "" : all[(headEnd + 4)..];
+        if (head.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            var joined = new StringBuilder();
+            while (body.IndexOf("\r\n", StringComparison.Ordinal) is var lineEnd and > 0
+                   && int.TryParse(body.AsSpan(0, lineEnd), System.Globalization.NumberStyles.HexNumber, null, out var size) && size > 0)
+            {
+                joined.Append(body, lineEnd + 2, size);
+                body = body[(lineEnd + 2 + size + 2)..];
+            }
+            body = joined.ToString();
+        }
+        int? status = head.StartsWith("HTTP/1.1 ", StringComparison.Ordinal) && head.Length >= 12 && int.TryParse(head.AsSpan(9, 3), out var code) ? code : null;
+        return (status, head, Encoding.UTF8.GetString(Encoding.Latin1.GetBytes(body)));
+    }
+
     public static async Task<(int? Status, string Text)> ReadStatusAsync(NetworkStream stream, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
