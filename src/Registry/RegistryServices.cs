@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Audit;
 using Registry.Auth;
+using Registry.Collection;
 using Registry.Diagnostics;
 using Registry.Http;
 using Registry.Jobs;
@@ -12,6 +13,7 @@ using Registry.Storage.Audit;
 using Registry.Storage.Blobs;
 using Registry.Storage.Manifests;
 using Registry.Storage.References;
+using Registry.Storage.Reviews;
 using Registry.Storage.Tags;
 using Registry.Storage.Uploads;
 
@@ -26,6 +28,11 @@ public static class RegistryServices
         services.Configure<AuthOptions>(configuration.GetSection(AuthOptions.Section));
         services.Configure<AuditOptions>(configuration.GetSection(AuditOptions.Section));
         services.Configure<ReadCacheOptions>(configuration.GetSection(ReadCacheOptions.Section));
+        services.AddOptions<CollectionOptions>().Bind(configuration.GetSection(CollectionOptions.Section))
+            .Validate(o => o.Grace >= CollectionOptions.MinimumGrace,
+                $"GarbageCollection:Grace must be at least {CollectionOptions.MinimumGrace}: deleted content must outlive every request and cached read that may still use it")
+            .Validate(o => o.UnusedBlobGrace >= o.Grace, "GarbageCollection:UnusedBlobGrace must be at least GarbageCollection:Grace")
+            .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.AddSingleton<RegistryMetrics>();
@@ -36,6 +43,7 @@ public static class RegistryServices
         services.AddSingleton<SasUrlIssuer>();
         services.AddSingleton<BlobRanges>();
         services.AddSingleton<ReadCache>();
+        services.AddSingleton<GarbageReviews>();
         services.AddSingleton<ContentIndex>();
         services.AddSingleton<ManifestUses>();
         services.AddSingleton<BlobLinks>();
@@ -59,6 +67,7 @@ public static class RegistryServices
         // before the writer's last batch waits for it.
         services.AddSingleton<StoragePreparation>();
         services.AddHostedService(provider => provider.GetRequiredService<StoragePreparation>());
+        services.AddSingleton<GarbageCollector>();
         services.AddSingleton<IScheduledJob, UploadCleanupJob>();
         services.AddSingleton<IScheduledJob, GarbageCollectionJob>();
         services.AddSingleton<IScheduledJob, RetentionJob>();

@@ -1,10 +1,9 @@
+using Registry.Collection;
+
 namespace Registry.Jobs;
 
-/// <summary>
-/// Online garbage collection: its trigger is wired, the collector itself is not built yet, so every run reports
-/// <see cref="JobReport.NotConfigured"/> and deletes nothing.
-/// </summary>
-public sealed class GarbageCollectionJob : IScheduledJob
+/// <summary>Online garbage collection on its schedule: one <see cref="GarbageCollector"/> run, which is safe on several instances at once.</summary>
+public sealed class GarbageCollectionJob(GarbageCollector collector) : IScheduledJob
 {
     public string Name => "garbage-collection";
 
@@ -12,6 +11,9 @@ public sealed class GarbageCollectionJob : IScheduledJob
 
     public string DefaultSchedule => "0 30 3 * * *";
 
-    public Task<JobReport> RunAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(new JobReport(Name, JobReport.NotConfigured, "garbage collection is not built yet; nothing was deleted"));
+    public async Task<JobReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var report = await collector.RunAsync(dryRun: false, cancellationToken);
+        return new JobReport(Name, JobReport.Completed, report.Summary);
+    }
 }

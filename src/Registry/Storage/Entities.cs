@@ -61,6 +61,15 @@ public sealed class UsedByEntity : RegistryEntity
     public bool Pending { get; set; }
 }
 
+/// <summary><c>review:…</c>: something that may have become garbage (see <see cref="Reviews.GarbageReviews"/>).</summary>
+public sealed class ReviewEntity : RegistryEntity
+{
+    /// <summary>A deleted manifest's media type, bytes (inline) or the blob that holds them: what it used is read from them.</summary>
+    public string? MediaType { get; set; }
+    public byte[]? Content { get; set; }
+    public string? ContentBlob { get; set; }
+}
+
 /// <summary><c>upload:&lt;id&gt;</c>: an upload in progress.</summary>
 public sealed class UploadEntity : RegistryEntity
 {

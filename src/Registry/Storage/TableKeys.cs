@@ -80,6 +80,10 @@ public static class TableKeys
     public const string EventPrefix = "event:";
     public const string RefPrefix = "ref:";
     public const string UsedByPrefix = "usedby:";
+    public const string ReviewPrefix = "review:";
+    public const string LinkReviewPrefix = "review:link:";
+    public const string ManifestReviewPrefix = "review:manifest:";
+    public const string CollectionPartition = "~gc";
 
     public static string Repository(RepositoryName name) => name.Value.Replace("/", ".~", StringComparison.Ordinal);
 
@@ -106,6 +110,18 @@ public static class TableKeys
 
     public static string UsedBy(Digest target, Digest manifest) => UsersOf(target) + manifest.Value;
 
+    /// <summary>A review of a blob link, recorded when it was written at <paramref name="at"/>.</summary>
+    public static string LinkReview(DateTimeOffset at, Digest digest) => $"{LinkReviewPrefix}{at.UtcTicks:D19}:{digest.Value}";
+
+    /// <summary>A review of what a manifest deleted at <paramref name="at"/> used.</summary>
+    public static string ManifestReview(DateTimeOffset at, Digest digest) => $"{ManifestReviewPrefix}{at.UtcTicks:D19}:{digest.Value}";
+
+    /// <summary>A review of a digest's content (table <c>blobs</c>), recorded when a reference to it went at <paramref name="at"/>.</summary>
+    public static string ContentReview(DateTimeOffset at) => $"{ReviewPrefix}{at.UtcTicks:D19}";
+
+    /// <summary>The upper bound of the review keys under <paramref name="prefix"/> recorded before <paramref name="before"/>.</summary>
+    public static string ReviewsBefore(string prefix, DateTimeOffset before) => $"{prefix}{before.UtcTicks:D19}";
+
     public static string Event(DateTimeOffset at, string id) => $"{EventPrefix}{at.UtcTicks:D19}:{id}";
 
     public static string Content(Digest digest) => digest.Value;
@@ -114,7 +130,11 @@ public static class TableKeys
 
     public static string DataBlobName(string uploadId) => "data/" + uploadId;
 
-    public static string ManifestBlobName(Digest digest) => $"manifests/{digest.Algorithm}/{digest.Hex}";
+    /// <summary>Where a manifest too large for its row is kept: a name of its own per push, so deleting one never touches another.</summary>
+    public static string ManifestBlobName() => $"manifests/{Guid.NewGuid():N}";
+
+    /// <summary>The name large manifests had before each push got its own: shared by every repository, so never deleted.</summary>
+    public static bool IsSharedManifestBlobName(string name) => name.Count(c => c == '/') > 1;
 
     /// <summary>The smallest key greater than every key that starts with <paramref name="prefix"/>.</summary>
     public static string PrefixEnd(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);

@@ -18,6 +18,7 @@ public sealed class DependencyTests
         "Registry.Storage",
         "Registry.Storage.Events",
         "Registry.Storage.References",
+        "Registry.Storage.Reviews",
         "Registry.Storage.Blobs",
         "Registry.Storage.Uploads",
         "Registry.Storage.Tags",
@@ -26,6 +27,7 @@ public sealed class DependencyTests
         "Registry.Auth",
         "Registry.Startup",
         "Registry.Audit",
+        "Registry.Collection",
         "Registry.Jobs",
         "Registry.Http",
         "Registry",
@@ -43,6 +45,7 @@ public sealed class DependencyTests
         ["Registry.Storage"] = NoWeb,
         ["Registry.Storage.Events"] = NoWeb,
         ["Registry.Storage.References"] = NoWeb,
+        ["Registry.Storage.Reviews"] = NoWeb,
         ["Registry.Storage.Blobs"] = NoWeb,
         ["Registry.Storage.Uploads"] = NoWeb,
         ["Registry.Storage.Tags"] = NoWeb,
@@ -51,12 +54,14 @@ public sealed class DependencyTests
         ["Registry.Auth"] = NoWeb,
         ["Registry.Startup"] = NoWeb,
         ["Registry.Audit"] = NoWeb,
+        ["Registry.Collection"] = NoWeb,
         ["Registry.Jobs"] = NoWeb,
         ["Registry.Http"] = ["Azure.Storage", "Azure.Data"],
     };
 
     /// <summary>Types still on the wrong side of the order while the layering is being redone (issue 12); empty when done.</summary>
-    private static readonly string[] NotYetMoved = ["Registry.Auth.AccessControl", "Registry.Auth.PublicEndpoint", "Registry.Auth.TokenEndpoint"];
+    private static readonly string[] NotYetMoved =
+        ["Registry.Auth.AccessControl", "Registry.Auth.PublicEndpoint", "Registry.Auth.TokenEndpoint", "Registry.Auth.Credentials", "Registry.Auth.OAuthError"];
 
     [Fact]
     public void EachFolder_UsesOnlyTheFoldersBelowIt()

@@ -8,6 +8,7 @@ using Registry.Oci;
 using Registry.Storage;
 using Registry.Storage.Blobs;
 using Registry.Storage.References;
+using Registry.Storage.Reviews;
 using Registry.Storage.Uploads;
 using Registry.Tests.Fixtures;
 
@@ -95,8 +96,9 @@ public sealed class UploadCleanupTests(RegistryFixture registry)
         var clock = new ManualClock(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero));
         var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new RegistryMetrics(meters.GetRequiredService<IMeterFactory>());
-        var content = new ContentIndex(clients, clock);
-        var links = new BlobLinks(clients, content, new ManifestUses(clients, clock), new ReadCache(Options.Create(new ReadCacheOptions()), clock));
+        var reviews = new GarbageReviews(clients, clock);
+        var content = new ContentIndex(clients, reviews, clock);
+        var links = new BlobLinks(clients, content, new ManifestUses(clients, clock), reviews, new ReadCache(Options.Create(new ReadCacheOptions()), clock));
         var uploads = new BlobUploads(clients, content, links, metrics, clock);
         return (clients, clock, content, uploads, new UploadCleanupJob(uploads, metrics));
     }

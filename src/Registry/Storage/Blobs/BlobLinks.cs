@@ -2,18 +2,22 @@ using Azure;
 using Azure.Data.Tables;
 using Registry.Oci;
 using Registry.Storage.References;
+using Registry.Storage.Reviews;
 
 namespace Registry.Storage.Blobs;
 
 /// <summary>A blob as one repository sees it.</summary>
 public sealed record BlobInfo(Digest Digest, long Size, string BlobName);
 
+/// <summary>A link row as the collector reads it: its size, ETag and when storage last wrote it.</summary>
+public sealed record LinkRow(long Size, ETag ETag, DateTimeOffset? WrittenAt);
+
 /// <summary>
 /// The per-repository links (<c>blob:&lt;digest&gt;</c> rows): a repository can read a blob only through a link,
 /// so content in another repository is never visible here. The global reference is written before a link and
 /// removed after it, so a link never outlives its content's reference.
 /// </summary>
-public sealed class BlobLinks(StorageClients clients, ContentIndex content, ManifestUses uses, ReadCache cache)
+public sealed class BlobLinks(StorageClients clients, ContentIndex content, ManifestUses uses, GarbageReviews reviews, ReadCache cache)
 {
     /// <summary>
     /// The blob as <paramref name="repository"/> sees it, or null when it is not linked there. May be answered from
@@ -60,23 +64,25 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
             Size = entry.Size,
             BlobName = entry.BlobName,
         };
-        var writeLink = new TableTransactionAction(TableTransactionActionType.UpsertReplace, link);
+        // The review lets the collector find the link if no manifest ever uses it (an abandoned push).
+        await reviews.MarkRepositoryAsync(repository, cancellationToken);
+        TableTransactionAction[] writeLink = [new(TableTransactionActionType.UpsertReplace, link), reviews.LinkReview(repository, digest)];
         try
         {
             if (completedSession is null)
             {
-                await clients.Repositories.SubmitTransactionAsync([writeLink], cancellationToken);
+                await clients.Repositories.SubmitTransactionAsync(writeLink, cancellationToken);
             }
             else
             {
                 try
                 {
                     await clients.Repositories.SubmitTransactionAsync(
-                        [writeLink, new TableTransactionAction(TableTransactionActionType.Delete, completedSession, ETag.All)], cancellationToken);
+                        [.. writeLink, new TableTransactionAction(TableTransactionActionType.Delete, completedSession, ETag.All)], cancellationToken);
                 }
                 catch (TableTransactionFailedException e) when (e.Status == 404)
                 {
-                    await clients.Repositories.SubmitTransactionAsync([writeLink], cancellationToken);
+                    await clients.Repositories.SubmitTransactionAsync(writeLink, cancellationToken);
                 }
             }
         }
@@ -100,11 +106,10 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
             return null;
         }
         var entry = await content.FindAsync(digest, cancellationToken);
-        if (entry is null)
+        if (entry is null || !await content.AddReferenceAsync(digest, target, cancellationToken))
         {
             return null;
         }
-        await content.AddReferenceAsync(digest, target, cancellationToken);
         return await LinkAsync(target, digest, entry, null, cancellationToken);
     }
 
@@ -146,8 +151,42 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
         {
             cache.Invalidate(CachedKind.BlobLink, partition, row);
         }
-        await content.RemoveReferenceAsync(digest, repository, cancellationToken);
+        await content.ReleaseAsync(digest, repository, cancellationToken);
         return null;
+    }
+
+    /// <summary>
+    /// The link row as storage has it now, with its ETag and when it was last written or touched (by storage's clock),
+    /// for the collector; null when there is none.
+    /// </summary>
+    public async Task<LinkRow?> FindRowAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    {
+        var response = await clients.Repositories.GetEntityIfExistsAsync<BlobLinkEntity>(
+            TableKeys.Repository(repository), TableKeys.BlobLink(digest), ["PartitionKey", "RowKey", "Timestamp", "Size", "BlobName"], cancellationToken);
+        return response.HasValue ? new LinkRow(response.Value!.Size, response.Value.ETag, response.Value.Timestamp) : null;
+    }
+
+    /// <summary>
+    /// Removes the link only if its row is unchanged since <paramref name="row"/> was read (no push touched it since),
+    /// then releases the content reference. False when it changed or went meanwhile.
+    /// </summary>
+    public async Task<bool> DeleteIfUnchangedAsync(RepositoryName repository, Digest digest, LinkRow row, CancellationToken cancellationToken)
+    {
+        var (partition, key) = (TableKeys.Repository(repository), TableKeys.BlobLink(digest));
+        try
+        {
+            await clients.Repositories.DeleteEntityAsync(partition, key, row.ETag, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        {
+            return false;
+        }
+        finally
+        {
+            cache.Invalidate(CachedKind.BlobLink, partition, key);
+        }
+        await content.ReleaseAsync(digest, repository, cancellationToken);
+        return true;
     }
 
     private async Task<OciError?> InUseAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)

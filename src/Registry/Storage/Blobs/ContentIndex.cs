@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Registry.Oci;
+using Registry.Storage.Reviews;
 
 namespace Registry.Storage.Blobs;
 
@@ -33,7 +34,7 @@ public enum BlobCommit
 /// deletes it, and only when it proved that no content entry can name it (its digest is recorded under another blob,
 /// or its bytes did not match). So a content entry never names a deleted blob.</para>
 /// </summary>
-public sealed class ContentIndex(StorageClients clients, TimeProvider time)
+public sealed class ContentIndex(StorageClients clients, GarbageReviews reviews, TimeProvider time)
 {
     /// <summary>The blob metadata key that holds the digest a data blob was committed for.</summary>
     public const string DigestMetadata = "digest";
@@ -119,11 +120,18 @@ public sealed class ContentIndex(StorageClients clients, TimeProvider time)
                 {
                     throw new InvalidOperationException($"the content entry of {digest} keeps vanishing while it is recorded");
                 }
+                if (!await AddReferenceAsync(digest, repository, cancellationToken))
+                {
+                    if (attempt < RecordAttempts)
+                    {
+                        continue; // collected between our read and our reference: record ours after all
+                    }
+                    throw new InvalidOperationException($"the content entry of {digest} keeps vanishing while it is recorded");
+                }
                 if (existing.BlobName != blobName && commit == BlobCommit.Created)
                 {
                     await DiscardAsync(blobName);
                 }
-                await AddReferenceAsync(digest, repository, cancellationToken);
                 return existing;
             }
         }
@@ -136,9 +144,104 @@ public sealed class ContentIndex(StorageClients clients, TimeProvider time)
     public Task DiscardAsync(string blobName) =>
         clients.Container.GetBlobClient(blobName).DeleteIfExistsAsync(cancellationToken: CancellationToken.None);
 
-    /// <summary>Records that <paramref name="repository"/> links <paramref name="digest"/> (idempotent).</summary>
-    public Task AddReferenceAsync(Digest digest, RepositoryName repository, CancellationToken cancellationToken) =>
-        clients.Blobs.UpsertEntityAsync(Reference(digest, repository), TableUpdateMode.Replace, cancellationToken);
+    /// <summary>
+    /// Records that <paramref name="repository"/> links <paramref name="digest"/> (idempotent), in one transaction with a
+    /// touch of the content row, so the collector, which deletes that row only if it is unchanged since it found no
+    /// reference, can never delete content a reference was just added to. False when the content row is gone (the
+    /// collector took it): the caller must commit bytes of its own instead.
+    /// </summary>
+    public async Task<bool> AddReferenceAsync(Digest digest, RepositoryName repository, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await clients.Blobs.SubmitTransactionAsync(
+            [
+                new TableTransactionAction(TableTransactionActionType.UpdateMerge,
+                    new TableEntity(TableKeys.Content(digest), TableKeys.ContentRow) { ["LastReferenced"] = time.GetUtcNow() }, ETag.All),
+                new TableTransactionAction(TableTransactionActionType.UpsertReplace, Reference(digest, repository)),
+            ], cancellationToken);
+            return true;
+        }
+        catch (TableTransactionFailedException e) when (e.Status == 404)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Removes <paramref name="repository"/>'s reference to <paramref name="digest"/> (after its link went), with a review
+    /// of the content in the same transaction: the collector deletes the content once no reference is left. With
+    /// <paramref name="unchangedSince"/>, only a reference written before then is removed: a younger one may belong to an
+    /// upload about to link it.
+    /// </summary>
+    public async Task ReleaseAsync(Digest digest, RepositoryName repository, CancellationToken cancellationToken, DateTimeOffset? unchangedSince = null)
+    {
+        var reference = await clients.Blobs.GetEntityIfExistsAsync<TableEntity>(
+            TableKeys.Content(digest), TableKeys.RepositoryRef(repository), ["PartitionKey", "RowKey", "Timestamp"], cancellationToken);
+        if (!reference.HasValue || (unchangedSince is { } since && reference.Value!.Timestamp is { } written && written > since))
+        {
+            return;
+        }
+        var entry = await FindAsync(digest, cancellationToken);
+        await reviews.MarkContentAsync(digest, cancellationToken);
+        try
+        {
+            await clients.Blobs.SubmitTransactionAsync(
+            [
+                new TableTransactionAction(TableTransactionActionType.Delete, reference.Value!, reference.Value!.ETag),
+                reviews.ContentReview(digest, entry?.BlobName),
+            ], cancellationToken);
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
+        {
+            // Removed or written again meanwhile (a new link in the same repository): nothing to release now.
+        }
+    }
+
+    /// <summary>
+    /// Deletes <paramref name="digest"/>'s content (its row, then its bytes) when no repository references it and the
+    /// row was last written before <paramref name="unchangedSince"/>; conditionally on the row's ETag, so a reference
+    /// added meanwhile (<see cref="AddReferenceAsync"/> touches the row) keeps it. With <paramref name="dryRun"/>
+    /// nothing is deleted. Returns what was (or would be) deleted, or null when the content stays.
+    /// </summary>
+    /// <param name="reviewedBlob">The blob the content row named when its review was written: deleted if the row is gone
+    /// already (a collector killed between the two deletes).</param>
+    public async Task<ContentEntity?> CollectAsync(
+        Digest digest, string? reviewedBlob, DateTimeOffset unchangedSince, bool dryRun, CancellationToken cancellationToken)
+    {
+        var partition = TableKeys.Content(digest);
+        var entry = await FindAsync(digest, cancellationToken);
+        if (entry is null && reviewedBlob is not null && !dryRun)
+        {
+            var leftover = await clients.Container.GetBlobClient(reviewedBlob).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+            return leftover.Value ? new ContentEntity { BlobName = reviewedBlob } : null;
+        }
+        if (entry is null || entry.Timestamp is not { } written || written > unchangedSince)
+        {
+            return null;
+        }
+        var refs = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {partition} and RowKey ge {TableKeys.RefPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.RefPrefix)}");
+        await foreach (var _ in clients.Blobs.QueryAsync<TableEntity>(refs, 1, ["RowKey"], cancellationToken))
+        {
+            return null;
+        }
+        if (dryRun)
+        {
+            return entry;
+        }
+        try
+        {
+            await clients.Blobs.DeleteEntityAsync(partition, TableKeys.ContentRow, entry.ETag, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        {
+            return null;
+        }
+        // No content row names the bytes any more, and every link to them went at least the grace period ago.
+        await clients.Container.GetBlobClient(entry.BlobName).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+        return entry;
+    }
 
     private ContentRefEntity Reference(Digest digest, RepositoryName repository) => new()
     {
@@ -147,7 +250,4 @@ public sealed class ContentIndex(StorageClients clients, TimeProvider time)
         Created = time.GetUtcNow(),
     };
 
-    /// <summary>Removes the reference (idempotent). Garbage collection may later delete unreferenced content.</summary>
-    public Task RemoveReferenceAsync(Digest digest, RepositoryName repository, CancellationToken cancellationToken) =>
-        clients.Blobs.DeleteEntityAsync(TableKeys.Content(digest), TableKeys.RepositoryRef(repository), ETag.All, cancellationToken);
 }

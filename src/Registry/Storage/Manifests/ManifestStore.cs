@@ -5,6 +5,7 @@ using Registry.Oci;
 using Registry.Storage.Blobs;
 using Registry.Storage.Events;
 using Registry.Storage.References;
+using Registry.Storage.Reviews;
 using Registry.Storage.Tags;
 
 namespace Registry.Storage.Manifests;
@@ -22,7 +23,7 @@ public sealed record Referrer(Digest Digest, string MediaType, long Size, string
 /// an upload completed on this instance has just filled.
 /// </summary>
 public sealed class ManifestStore(
-    StorageClients clients, BlobLinks links, ManifestUses uses, TagStore tags, Catalog catalog, ReadCache cache, TimeProvider time)
+    StorageClients clients, BlobLinks links, ManifestUses uses, TagStore tags, GarbageReviews reviews, Catalog catalog, ReadCache cache, TimeProvider time)
 {
     /// <summary>Largest manifest kept inline in its Table entity (a binary property holds 64 KiB).</summary>
     public const int InlineLimit = 64 * 1024;
@@ -108,15 +109,7 @@ public sealed class ManifestStore(
         }
         var partition = TableKeys.Repository(repository);
         var inline = body.Length <= InlineLimit;
-        string? contentBlob = null;
-        if (!inline)
-        {
-            contentBlob = TableKeys.ManifestBlobName(digest);
-            await clients.Container.GetBlobClient(contentBlob).UploadAsync(new BinaryData(body), new BlobUploadOptions
-            {
-                HttpHeaders = new BlobHttpHeaders { ContentType = document.MediaType },
-            }, cancellationToken);
-        }
+        var contentBlob = inline ? null : await StoreLargeAsync(partition, digest, document.MediaType, body, cancellationToken);
         var writes = ManifestActions(partition, repository, tag, digest, document, body, inline ? body : null, contentBlob);
         var targets = Targets(document);
         var fitsOne = writes.Count + 2 * targets.Count <= MaxActionsPerTransaction;
@@ -157,6 +150,27 @@ public sealed class ManifestStore(
         }
         await catalog.AddAsync(repository, cancellationToken);
         return digest;
+    }
+
+    /// <summary>
+    /// Puts the bytes of a manifest too large for its row in a blob of its own, or finds the one an earlier push of the
+    /// same manifest to this repository wrote (same digest, same bytes), so a repeated push leaves nothing behind. The
+    /// collector deletes such a blob only once no manifest row of the repository names it.
+    /// </summary>
+    private async Task<string> StoreLargeAsync(string partition, Digest digest, string mediaType, byte[] body, CancellationToken cancellationToken)
+    {
+        var earlier = await clients.Repositories.GetEntityIfExistsAsync<ManifestEntity>(
+            partition, TableKeys.Manifest(digest), ["ContentBlob"], cancellationToken);
+        if (earlier.HasValue && earlier.Value!.ContentBlob is { } existing && !TableKeys.IsSharedManifestBlobName(existing))
+        {
+            return existing;
+        }
+        var name = TableKeys.ManifestBlobName();
+        await clients.Container.GetBlobClient(name).UploadAsync(new BinaryData(body), new BlobUploadOptions
+        {
+            HttpHeaders = new BlobHttpHeaders { ContentType = mediaType },
+        }, cancellationToken);
+        return name;
     }
 
     /// <summary>The blobs and child manifests a manifest uses, each once, with the row that proves it is in the repository.</summary>
@@ -290,11 +304,12 @@ public sealed class ManifestStore(
     /// of the repository still uses it; 503 UNAVAILABLE, changing nothing, when it or one of its tags changed meanwhile
     /// (a tag written after the delete began is never removed by it).
     /// </summary>
-    public async Task<OciError?> DeleteAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    /// <param name="untaggedOnly">The collector's form: refuse (409 DENIED) when a tag points at it, instead of removing the tags.</param>
+    public async Task<OciError?> DeleteAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken, bool untaggedOnly = false)
     {
         var partition = TableKeys.Repository(repository);
         var manifest = await clients.Repositories.GetEntityIfExistsAsync<ManifestEntity>(
-            partition, TableKeys.Manifest(digest), ["PartitionKey", "RowKey", "Subject", "MediaType", "Size"], cancellationToken);
+            partition, TableKeys.Manifest(digest), ["PartitionKey", "RowKey", "Subject", "MediaType", "Size", "Content", "ContentBlob"], cancellationToken);
         if (!manifest.HasValue)
         {
             return UnknownManifest(repository, digest.Value);
@@ -306,6 +321,10 @@ public sealed class ManifestStore(
         var tagDeletes = (await tags.PointingAtAsync(repository, digest, cancellationToken))
             .Select(tag => new TableTransactionAction(TableTransactionActionType.Delete, tag, tag.ETag))
             .ToList();
+        if (untaggedOnly && tagDeletes.Count > 0)
+        {
+            return new OciError(OciErrorCode.Denied, $"manifest {digest} is tagged", 409);
+        }
         var final = new List<TableTransactionAction>();
         if (manifest.Value!.Subject is { } subjectText && Digest.TryParse(subjectText, out var subject) == DigestParse.Valid)
         {
@@ -313,6 +332,9 @@ public sealed class ManifestStore(
         }
         final.Add(new(TableTransactionActionType.Delete, manifest.Value, manifest.Value.ETag));
         final.Add(OutboxRows.Record(repository, OutboxActions.Delete, digest, null, manifest.Value.MediaType, manifest.Value.Size, time.GetUtcNow()));
+        // What the manifest used may be unused now: the collector takes it up after the grace period.
+        final.Add(reviews.ManifestReview(repository, digest, manifest.Value.MediaType, manifest.Value.Content, manifest.Value.ContentBlob));
+        await reviews.MarkRepositoryAsync(repository, cancellationToken);
         try
         {
             if (tagDeletes.Count + final.Count <= MaxActionsPerTransaction)
@@ -352,6 +374,39 @@ public sealed class ManifestStore(
                 tags.Forget(repository, tag.Entity.RowKey);
             }
             cache.Invalidate(CachedKind.Manifest, partition, TableKeys.Manifest(digest));
+        }
+    }
+
+    /// <summary>
+    /// Deletes the blob that held a deleted manifest's bytes, unless a manifest row of the repository names it again (a
+    /// push of the same manifest reuses its blob). Blobs of the older, shared naming are never deleted.
+    /// </summary>
+    public async Task<bool> DeleteContentBlobAsync(RepositoryName repository, Digest digest, string blobName, CancellationToken cancellationToken)
+    {
+        if (TableKeys.IsSharedManifestBlobName(blobName))
+        {
+            return false;
+        }
+        var current = await clients.Repositories.GetEntityIfExistsAsync<ManifestEntity>(
+            TableKeys.Repository(repository), TableKeys.Manifest(digest), ["ContentBlob"], cancellationToken);
+        if (current.HasValue && current.Value!.ContentBlob == blobName)
+        {
+            return false;
+        }
+        var response = await clients.Container.GetBlobClient(blobName).DeleteIfExistsAsync(cancellationToken: cancellationToken);
+        return response.Value;
+    }
+
+    /// <summary>Reads the bytes of a large manifest from the blob that holds them (the collector reads a deleted one's).</summary>
+    public async Task<byte[]?> ReadContentBlobAsync(string blobName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await clients.Container.GetBlobClient(blobName).DownloadContentAsync(cancellationToken)).Value.Content.ToArray();
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
         }
     }
 

@@ -40,9 +40,11 @@ public sealed class ManifestUses(StorageClients clients, TimeProvider time)
 
     /// <summary>
     /// The manifests of the repository that use <paramref name="target"/> now (at most a few, for the message), empty
-    /// when none does. A row whose manifest is gone is removed on the way, unless it may belong to a push in progress.
+    /// when none does. A row whose manifest is gone is removed on the way (unless <paramref name="removeStale"/> is false,
+    /// as in a dry run), unless it may belong to a push in progress.
     /// </summary>
-    public async Task<IReadOnlyList<ManifestUser>> FindUsersAsync(RepositoryName repository, Digest target, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ManifestUser>> FindUsersAsync(
+        RepositoryName repository, Digest target, CancellationToken cancellationToken, bool removeStale = true)
     {
         var partition = TableKeys.Repository(repository);
         var prefix = TableKeys.UsersOf(target);
@@ -69,7 +71,7 @@ public sealed class ManifestUses(StorageClients clients, TimeProvider time)
             {
                 users.Add(new ManifestUser(manifest, PushInProgress: true));
             }
-            else
+            else if (removeStale)
             {
                 await RemoveStaleAsync(row, cancellationToken);
             }

@@ -116,9 +116,8 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
             return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {sha256}, not {digest}; the upload was discarded");
         }
         var entry = await content.FindAsync(digest, cancellationToken);
-        if (entry is not null)
+        if (entry is not null && await content.AddReferenceAsync(digest, repository, cancellationToken))
         {
-            await content.AddReferenceAsync(digest, repository, cancellationToken);
             return await links.LinkAsync(repository, digest, entry, session, cancellationToken);
         }
         var commit = await content.CommitBlocksAsync(session.BlobName, BlockList.BlockIds(session.Segments), digest, cancellationToken);
@@ -169,9 +168,10 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
             return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}");
         }
         var entry = await content.FindAsync(digest, cancellationToken);
-        if (entry is null)
+        if (entry is null || !await content.AddReferenceAsync(digest, repository, cancellationToken))
         {
-            // The blob name is this request's own, so its commit always creates it.
+            // Not stored yet, or collected since it was found. The blob name is this request's own, so its commit
+            // always creates it.
             var blockIds = BlockList.BlockIds(BlockList.Append([], staged.Value.Nonce, staged.Value.BlockCount));
             var commit = await content.CommitBlocksAsync(blobName, blockIds, digest, cancellationToken);
             if (commit != BlobCommit.Created)
@@ -179,10 +179,6 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
                 throw new InvalidOperationException($"the new blob {blobName} was committed by someone else ({commit})");
             }
             entry = await content.RecordAsync(digest, blobName, staged.Value.Length, repository, commit, cancellationToken);
-        }
-        else
-        {
-            await content.AddReferenceAsync(digest, repository, cancellationToken);
         }
         return await links.LinkAsync(repository, digest, entry, null, cancellationToken);
     }

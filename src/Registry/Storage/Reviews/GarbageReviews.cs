@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Data.Tables;
+using Registry.Oci;
+
+namespace Registry.Storage.Reviews;
+
+/// <summary>A partition that has reviews waiting: a repository (table <c>repositories</c>) or a digest (table <c>blobs</c>).</summary>
+public sealed record ReviewMarker(string Key, ETag ETag, DateTimeOffset? WrittenAt);
+
+/// <summary>One review: what may have become garbage, and when the change that made it so was recorded.</summary>
+public sealed record Review(string Partition, string RowKey, ETag ETag, Digest Digest, DateTimeOffset RecordedAt, ReviewEntity Row);
+
+/// <summary>
+/// The garbage collector's queue: what may have become garbage is written down where it happened, so a collection
+/// run reads only what changed since the last (its cost grows with churn, not with the registry's size).
+///
+/// <para>A review row goes into the same transaction as the change that may make something garbage: a blob linked
+/// into a repository (it may never be used), a manifest deleted (what it used may be unused now), a reference to a
+/// digest's content removed (table <c>blobs</c>). Its key holds the time of the change; the collector takes it up only
+/// after the grace period, re-decides from what storage holds then, and deletes conditionally.</para>
+///
+/// <para>To find the partitions with reviews without scanning every one, a marker row (partition <c>~gc</c> of the same
+/// table, row = the repository key or the digest) is upserted before the transaction that adds a review. The collector
+/// removes a marker only when the partition has no review left and the marker was last written more than
+/// <see cref="MarkerSettle"/> ago, conditionally on its ETag: every writer that wrote it has finished its transaction
+/// by then (a request lives minutes at most), and a writer that writes it again changes its ETag. An instance writes a
+/// marker at most once per <see cref="MarkerRefresh"/> per partition, which stays far inside that margin.</para>
+/// </summary>
+public sealed class GarbageReviews(StorageClients clients, TimeProvider time)
+{
+    /// <summary>How long after its last write a marker may be removed.</summary>
+    public static readonly TimeSpan MarkerSettle = TimeSpan.FromMinutes(15);
+
+    /// <summary>How often one instance writes the marker of a partition it keeps changing.</summary>
+    public static readonly TimeSpan MarkerRefresh = TimeSpan.FromMinutes(1);
+
+    private readonly ConcurrentDictionary<(string Table, string Key), DateTimeOffset> _marked = new();
+
+    /// <summary>Marks <paramref name="repository"/> as having reviews; call before the transaction that adds one.</summary>
+    public Task MarkRepositoryAsync(RepositoryName repository, CancellationToken cancellationToken) =>
+        MarkAsync(clients.Repositories, TableKeys.Repository(repository), cancellationToken);
+
+    /// <summary>Marks <paramref name="digest"/>'s content partition as having a review; call before the transaction that adds it.</summary>
+    public Task MarkContentAsync(Digest digest, CancellationToken cancellationToken) =>
+        MarkAsync(clients.Blobs, TableKeys.Content(digest), cancellationToken);
+
+    /// <summary>The review of a link just written, for the transaction that writes it.</summary>
+    public TableTransactionAction LinkReview(RepositoryName repository, Digest digest) =>
+        Upsert(new ReviewEntity { PartitionKey = TableKeys.Repository(repository), RowKey = TableKeys.LinkReview(time.GetUtcNow(), digest) });
+
+    /// <summary>
+    /// The review of what a deleted manifest used, for the transaction that deletes it: the manifest's bytes go with it
+    /// (inline, or the name of the blob that holds them), since its row will be gone when the review is taken up.
+    /// </summary>
+    public TableTransactionAction ManifestReview(RepositoryName repository, Digest digest, string mediaType, byte[]? content, string? contentBlob) =>
+        Upsert(new ReviewEntity
+        {
+            PartitionKey = TableKeys.Repository(repository),
+            RowKey = TableKeys.ManifestReview(time.GetUtcNow(), digest),
+            MediaType = mediaType,
+            Content = content,
+            ContentBlob = contentBlob,
+        });
+
+    /// <summary>
+    /// The review of a digest's content, for the transaction (in its partition) that removes a reference to it, with the
+    /// blob its content row names (so a collector killed between deleting the row and the bytes finishes the bytes).
+    /// </summary>
+    public TableTransactionAction ContentReview(Digest digest, string? blobName) =>
+        Upsert(new ReviewEntity { PartitionKey = TableKeys.Content(digest), RowKey = TableKeys.ContentReview(time.GetUtcNow()), ContentBlob = blobName });
+
+    /// <summary>The marked repositories (<see cref="TableKeys.Repository"/> keys) or digests, in key order.</summary>
+    public async IAsyncEnumerable<ReviewMarker> MarkersAsync(bool content, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var table = content ? clients.Blobs : clients.Repositories;
+        await foreach (var row in table.QueryAsync<TableEntity>(
+            $"PartitionKey eq '{TableKeys.CollectionPartition}'", 1000, ["RowKey", "Timestamp"], cancellationToken))
+        {
+            yield return new ReviewMarker(row.RowKey, row.ETag, row.Timestamp);
+        }
+    }
+
+    /// <summary>The reviews under <paramref name="prefix"/> of a marked partition recorded before <paramref name="before"/>, oldest first.</summary>
+    public async IAsyncEnumerable<Review> DueAsync(
+        bool content, string partition, string prefix, DateTimeOffset before, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var table = content ? clients.Blobs : clients.Repositories;
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {partition} and RowKey gt {prefix} and RowKey lt {TableKeys.ReviewsBefore(prefix, before)}");
+        await foreach (var row in table.QueryAsync<ReviewEntity>(filter, 1000, cancellationToken: cancellationToken))
+        {
+            var rest = row.RowKey[prefix.Length..];
+            if (!long.TryParse(rest.AsSpan(0, Math.Min(19, rest.Length)), out var ticks))
+            {
+                continue;
+            }
+            var digestText = rest.Length > 20 ? rest[20..] : partition;
+            if (Digest.TryParse(digestText, out var digest) == DigestParse.Valid)
+            {
+                yield return new Review(partition, row.RowKey, row.ETag, digest, new DateTimeOffset(ticks, TimeSpan.Zero), row);
+            }
+        }
+    }
+
+    /// <summary>Removes a review once it was acted on; one that another collector removed first is no error.</summary>
+    public async Task CompleteAsync(bool content, Review review, CancellationToken cancellationToken)
+    {
+        var table = content ? clients.Blobs : clients.Repositories;
+        try
+        {
+            await table.DeleteEntityAsync(review.Partition, review.RowKey, review.ETag, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 412)
+        {
+            // Written again since it was read (the same change recorded twice): it stays for the next run.
+        }
+    }
+
+    /// <summary>
+    /// Removes <paramref name="marker"/> when its partition has no review left and it settled (see the class summary).
+    /// True when removed.
+    /// </summary>
+    public async Task<bool> TryUnmarkAsync(bool content, ReviewMarker marker, CancellationToken cancellationToken)
+    {
+        if (marker.WrittenAt is not { } written || time.GetUtcNow() - written < MarkerSettle)
+        {
+            return false;
+        }
+        var table = content ? clients.Blobs : clients.Repositories;
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {marker.Key} and RowKey ge {TableKeys.ReviewPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.ReviewPrefix)}");
+        await foreach (var _ in table.QueryAsync<TableEntity>(filter, 1, ["RowKey"], cancellationToken))
+        {
+            return false;
+        }
+        try
+        {
+            await table.DeleteEntityAsync(TableKeys.CollectionPartition, marker.Key, marker.ETag, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        {
+            return false;
+        }
+    }
+
+    private async Task MarkAsync(TableClient table, string key, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (_marked.TryGetValue((table.Name, key), out var last) && now - last < MarkerRefresh)
+        {
+            return;
+        }
+        await table.UpsertEntityAsync(new TableEntity(TableKeys.CollectionPartition, key), TableUpdateMode.Replace, cancellationToken);
+        _marked[(table.Name, key)] = now;
+    }
+
+    private static TableTransactionAction Upsert(ReviewEntity row) => new(TableTransactionActionType.UpsertReplace, row);
+}

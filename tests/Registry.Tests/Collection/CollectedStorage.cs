@@ -1,0 +1,109 @@
+using Azure.Core.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Collection;
+using Registry.Oci;
+using Registry.Storage;
+using Registry.Tests.Fixtures;
+
+namespace Registry.Tests.Collection;
+
+/// <summary>
+/// Tables and a container of their own (so a collection run never touches another test's data), served by two
+/// instances: <see cref="Pusher"/> on the real clock, which clients push to and pull from, and <see cref="Collector"/>,
+/// whose clock the test moves past grace periods and whose <see cref="GarbageCollector"/> the test runs. A gate on
+/// the collector's storage calls holds it at the worst moment of a race.
+/// </summary>
+public sealed class CollectedStorage : IAsyncDisposable
+{
+    private CollectedStorage(ExtraRegistry pusher, ExtraRegistry collector, ManualClock clock, StorageGate gate, CallCounter calls)
+    {
+        Pusher = pusher;
+        Collector = collector;
+        Clock = clock;
+        Gate = gate;
+        CollectorCalls = calls;
+        Client = pusher.OwnerClient();
+        Following = new HttpClient(new BearerTokenHandler(pusher.BaseAddress, RegistryFixture.AdminName, RegistryFixture.AdminPassword, followRedirects: true))
+        {
+            BaseAddress = pusher.BaseAddress,
+        };
+        Oci = new OciTestClient(Client);
+    }
+
+    public ExtraRegistry Pusher { get; }
+
+    public ExtraRegistry Collector { get; }
+
+    public ManualClock Clock { get; }
+
+    public StorageGate Gate { get; }
+
+    public CallCounter CollectorCalls { get; }
+
+    public HttpClient Client { get; }
+
+    /// <summary>Follows the pull redirect to Blob storage, as docker does.</summary>
+    public HttpClient Following { get; }
+
+    public OciTestClient Oci { get; }
+
+    public StorageClients Storage => Collector.Services.GetRequiredService<StorageClients>();
+
+    public static async Task<CollectedStorage> StartAsync(Azurite storage, params string[] extraSettings)
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..10];
+        string[] settings =
+        [
+            $"--Storage:RepositoriesTable=gcrepos{suffix}", $"--Storage:BlobsTable=gcblobs{suffix}", $"--Storage:BlobContainer=gc{suffix}",
+            "--Jobs:InProcess=false", .. extraSettings,
+        ];
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var gate = new StorageGate();
+        var calls = new CallCounter();
+        var pusher = await ExtraRegistry.StartAsync(storage, settings);
+        var collector = await ExtraRegistry.StartAsync(storage, settings, builder =>
+        {
+            builder.Services.AddSingleton<TimeProvider>(clock);
+            builder.Services.AddSingleton<HttpPipelinePolicy>(gate);
+            builder.Services.AddSingleton<HttpPipelinePolicy>(calls);
+        });
+        return new CollectedStorage(pusher, collector, clock, gate, calls);
+    }
+
+    /// <summary>Moves the collector's clock by <paramref name="after"/>, then runs one collection.</summary>
+    public Task<CollectionReport> CollectAsync(TimeSpan after, bool dryRun = false)
+    {
+        Clock.Advance(after);
+        return Collector.Services.GetRequiredService<GarbageCollector>().RunAsync(dryRun, CancellationToken.None);
+    }
+
+    /// <summary>Past the grace period, twice: links first, then the content they released.</summary>
+    public async Task<CollectionReport[]> CollectFullyAsync() =>
+        [await CollectAsync(TimeSpan.FromMinutes(61)), await CollectAsync(TimeSpan.FromMinutes(61))];
+
+    /// <summary>The blob that holds <paramref name="digest"/>'s bytes now, or null when its content row is gone.</summary>
+    public async Task<string?> BlobNameOfAsync(string digest)
+    {
+        Assert.Equal(DigestParse.Valid, Digest.TryParse(digest, out var parsed));
+        var row = await Storage.Blobs.GetEntityIfExistsAsync<ContentEntity>(TableKeys.Content(parsed), TableKeys.ContentRow);
+        return row.HasValue ? row.Value!.BlobName : null;
+    }
+
+    /// <summary>Whether storage holds the row (a link or a manifest) now; the pusher's read cache may still answer for 30 s.</summary>
+    public async Task<bool> RowExistsAsync(string repository, string rowKey)
+    {
+        Assert.True(RepositoryName.TryParse(repository, out var name));
+        return (await Storage.Repositories.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(TableKeys.Repository(name), rowKey)).HasValue;
+    }
+
+    public async Task<bool> BlobExistsAsync(string blobName) => await Storage.Container.GetBlobClient(blobName).ExistsAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        Gate.Release();
+        Client.Dispose();
+        Following.Dispose();
+        await Collector.DisposeAsync();
+        await Pusher.DisposeAsync();
+    }
+}
