@@ -13,6 +13,7 @@ public sealed class StorageGate : HttpPipelinePolicy
     private readonly Lock _lock = new();
     private Func<Request, bool>? _match;
     private bool _afterResponse;
+    private volatile Func<Request, bool>? _failing;
     private TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -25,6 +26,11 @@ public sealed class StorageGate : HttpPipelinePolicy
     /// <summary>Holds the next call that <paramref name="match"/> accepts, once storage answered it.</summary>
     public void HoldAfter(Func<Request, bool> match) => Arm(match, afterResponse: true);
 
+    /// <summary>Fails every call that <paramref name="match"/> accepts with an I/O error (a collector killed there), until <see cref="StopFailing"/>.</summary>
+    public void FailWhile(Func<Request, bool> match) => _failing = match;
+
+    public void StopFailing() => _failing = null;
+
     /// <summary>Lets the held call go on.</summary>
     public void Release() => _release.TrySetResult();
 
@@ -36,10 +42,21 @@ public sealed class StorageGate : HttpPipelinePolicy
     public static bool IsCommit(Request request) =>
         request.Method == RequestMethod.Put && request.Uri.Query.Contains("comp=blocklist", StringComparison.Ordinal);
 
+    /// <summary>A Table batch on table <c>blobs</c> (any table whose name starts with <paramref name="tablePrefix"/>): a batch names no table in its URL, so its body is read.</summary>
+    public static bool IsBatchOn(Request request, string tablePrefix) =>
+        IsBatch(request) && request.Content is { } content && BodyMentions(content, $"/{tablePrefix}");
+
     /// <summary>A delete of one Table entity whose row key starts with <paramref name="rowPrefix"/>.</summary>
     public static bool IsEntityDelete(Request request, string rowPrefix) =>
         request.Method == RequestMethod.Delete
         && Uri.UnescapeDataString(request.Uri.Path).Contains($"RowKey='{rowPrefix}", StringComparison.Ordinal);
+
+    private static bool BodyMentions(RequestContent content, string text)
+    {
+        using var buffer = new MemoryStream();
+        content.WriteTo(buffer, CancellationToken.None);
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray()).Contains(text, StringComparison.Ordinal);
+    }
 
     private void Arm(Func<Request, bool> match, bool afterResponse)
     {
@@ -54,6 +71,10 @@ public sealed class StorageGate : HttpPipelinePolicy
 
     public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
+        if (_failing is { } failing && failing(message.Request))
+        {
+            throw new IOException("injected: the process died here");
+        }
         bool hold, after;
         TaskCompletionSource reached, release;
         lock (_lock)

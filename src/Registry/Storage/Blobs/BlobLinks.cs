@@ -134,17 +134,16 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
             }
             try
             {
-                await clients.Repositories.DeleteEntityAsync(partition, row, link.Value!.ETag, cancellationToken);
+                if ((await clients.Repositories.DeleteEntityAsync(partition, row, link.Value!.ETag, cancellationToken)).Status == 404)
+                {
+                    return Unknown(repository, digest);
+                }
             }
             catch (RequestFailedException e) when (e.Status == 412)
             {
                 // A push touched the link after it was read: it may use the blob now.
                 return await InUseAsync(repository, digest, cancellationToken)
                     ?? new OciError(OciErrorCode.Unavailable, $"the link of {digest} changed while it was being deleted; nothing was deleted, try again", 503);
-            }
-            catch (RequestFailedException e) when (e.Status == 404)
-            {
-                return Unknown(repository, digest);
             }
         }
         finally
@@ -175,9 +174,13 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
         var (partition, key) = (TableKeys.Repository(repository), TableKeys.BlobLink(digest));
         try
         {
-            await clients.Repositories.DeleteEntityAsync(partition, key, row.ETag, cancellationToken);
+            // A missing entity comes back as a 404 response, not an exception: another collector deleted it.
+            if ((await clients.Repositories.DeleteEntityAsync(partition, key, row.ETag, cancellationToken)).Status == 404)
+            {
+                return false;
+            }
         }
-        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        catch (RequestFailedException e) when (e.Status == 412)
         {
             return false;
         }

@@ -184,13 +184,21 @@ public sealed class ContentIndex(StorageClients clients, GarbageReviews reviews,
         }
         var entry = await FindAsync(digest, cancellationToken);
         await reviews.MarkContentAsync(digest, cancellationToken);
+        List<TableTransactionAction> release =
+        [
+            new(TableTransactionActionType.Delete, reference.Value!, reference.Value!.ETag),
+            reviews.ContentReview(digest, entry?.BlobName),
+        ];
+        if (entry is not null)
+        {
+            // The content row's time becomes the release's: the collector waits a whole grace period after the last
+            // reference went, whichever review it takes up, so no cached link to the bytes is still served.
+            release.Add(new(TableTransactionActionType.UpdateMerge,
+                new TableEntity(TableKeys.Content(digest), TableKeys.ContentRow) { ["LastReleased"] = time.GetUtcNow() }, ETag.All));
+        }
         try
         {
-            await clients.Blobs.SubmitTransactionAsync(
-            [
-                new TableTransactionAction(TableTransactionActionType.Delete, reference.Value!, reference.Value!.ETag),
-                reviews.ContentReview(digest, entry?.BlobName),
-            ], cancellationToken);
+            await clients.Blobs.SubmitTransactionAsync(release, cancellationToken);
         }
         catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
         {
@@ -232,9 +240,13 @@ public sealed class ContentIndex(StorageClients clients, GarbageReviews reviews,
         }
         try
         {
-            await clients.Blobs.DeleteEntityAsync(partition, TableKeys.ContentRow, entry.ETag, cancellationToken);
+            // The SDK answers a delete of a missing entity with its 404 response, not an exception: another collector won.
+            if ((await clients.Blobs.DeleteEntityAsync(partition, TableKeys.ContentRow, entry.ETag, cancellationToken)).Status == 404)
+            {
+                return null;
+            }
         }
-        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        catch (RequestFailedException e) when (e.Status == 412)
         {
             return null;
         }

@@ -137,10 +137,9 @@ public sealed class GarbageReviews(StorageClients clients, TimeProvider time)
         }
         try
         {
-            await table.DeleteEntityAsync(TableKeys.CollectionPartition, marker.Key, marker.ETag, cancellationToken);
-            return true;
+            return (await table.DeleteEntityAsync(TableKeys.CollectionPartition, marker.Key, marker.ETag, cancellationToken)).Status != 404;
         }
-        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        catch (RequestFailedException e) when (e.Status == 412)
         {
             return false;
         }
