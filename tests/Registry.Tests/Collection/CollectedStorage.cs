@@ -1,17 +1,19 @@
 using Azure.Core.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Registry.Collection;
 using Registry.Oci;
 using Registry.Storage;
+using Registry.Storage.Blobs;
 using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Collection;
 
 /// <summary>
 /// Tables and a container of their own (so a collection run never touches another test's data), served by two
-/// instances: <see cref="Pusher"/> on the real clock, which clients push to and pull from, and <see cref="Collector"/>,
-/// whose clock the test moves past grace periods and whose <see cref="GarbageCollector"/> the test runs. A gate on
-/// the collector's storage calls holds it at the worst moment of a race.
+/// instances on one clock that the test moves past grace periods: <see cref="Pusher"/>, which clients push to and pull
+/// from, and <see cref="Collector"/>, whose <see cref="GarbageCollector"/> the test runs. A gate on the collector's
+/// storage calls holds it at the worst moment of a race.
 /// </summary>
 public sealed class CollectedStorage : IAsyncDisposable
 {
@@ -22,8 +24,11 @@ public sealed class CollectedStorage : IAsyncDisposable
         Clock = clock;
         Gate = gate;
         CollectorCalls = calls;
-        Client = pusher.OwnerClient();
-        Following = new HttpClient(new BearerTokenHandler(pusher.BaseAddress, RegistryFixture.AdminName, RegistryFixture.AdminPassword, followRedirects: true))
+        Client = new HttpClient(new BearerTokenHandler(pusher.BaseAddress, RegistryFixture.AdminName, RegistryFixture.AdminPassword, followRedirects: false, clock))
+        {
+            BaseAddress = pusher.BaseAddress,
+        };
+        Following = new HttpClient(new BearerTokenHandler(pusher.BaseAddress, RegistryFixture.AdminName, RegistryFixture.AdminPassword, followRedirects: true, clock))
         {
             BaseAddress = pusher.BaseAddress,
         };
@@ -60,7 +65,13 @@ public sealed class CollectedStorage : IAsyncDisposable
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var gate = new StorageGate();
         var calls = new CallCounter();
-        var pusher = await ExtraRegistry.StartAsync(storage, settings);
+        var pusher = await ExtraRegistry.StartAsync(storage, settings, builder =>
+        {
+            builder.Services.AddSingleton<TimeProvider>(clock);
+            // Storage checks a pull's SAS URL against its own, real clock.
+            builder.Services.AddSingleton(services => new SasUrlIssuer(
+                services.GetRequiredService<StorageClients>(), services.GetRequiredService<IOptions<StorageOptions>>(), TimeProvider.System));
+        });
         var collector = await ExtraRegistry.StartAsync(storage, settings, builder =>
         {
             builder.Services.AddSingleton<TimeProvider>(clock);

@@ -9,9 +9,10 @@ namespace Registry.Tests.Fixtures;
 /// <summary>
 /// Authenticates test requests the way docker does, but up front: it asks the registry's token endpoint (with Basic
 /// credentials) for a token scoped to the repository a request addresses, caches it, and sends it as a Bearer token.
-/// Requests whose path names no valid repository go without a scope.
+/// Requests whose path names no valid repository go without a scope. A token is reused by <paramref name="clock"/>
+/// (the registry's own, when a test moves it).
 /// </summary>
-public sealed class BearerTokenHandler(Uri registry, string user, string password, bool followRedirects)
+public sealed class BearerTokenHandler(Uri registry, string user, string password, bool followRedirects, TimeProvider? clock = null)
     : DelegatingHandler(new HttpClientHandler { AllowAutoRedirect = followRedirects })
 {
     // Tokens live 5 minutes; one older than this is fetched again.
@@ -19,6 +20,8 @@ public sealed class BearerTokenHandler(Uri registry, string user, string passwor
 
     private readonly ConcurrentDictionary<string, Task<(string Token, DateTimeOffset At)>> _tokens = new(StringComparer.Ordinal);
     private readonly HttpClient _tokenClient = new() { BaseAddress = registry };
+
+    private DateTimeOffset Now => (clock ?? TimeProvider.System).GetUtcNow();
 
     public string BasicCredentials => Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"));
 
@@ -46,7 +49,7 @@ public sealed class BearerTokenHandler(Uri registry, string user, string passwor
                 _tokens.TryRemove(KeyValuePair.Create(scope, pending));
                 throw;
             }
-            if (DateTimeOffset.UtcNow - cached.At > Reuse)
+            if (Now - cached.At > Reuse)
             {
                 _tokens[scope] = FetchAsync(scope);
                 cached = await _tokens[scope];
@@ -77,7 +80,7 @@ public sealed class BearerTokenHandler(Uri registry, string user, string passwor
         var response = await _tokenClient.SendAsync(request);
         response.EnsureSuccessStatusCode();
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return (doc.RootElement.GetProperty("token").GetString()!, DateTimeOffset.UtcNow);
+        return (doc.RootElement.GetProperty("token").GetString()!, Now);
     }
 
     protected override void Dispose(bool disposing)
