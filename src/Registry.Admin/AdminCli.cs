@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using Azure;
 using Azure.Identity;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Registry.Audit;
 using Registry.Auth;
@@ -42,6 +43,7 @@ public static class AdminCli
             TokenCommands.Build(connectionString),
             AnonymousCommands.Build(connectionString),
             AuditCommands.Build(connectionString),
+            GcCommands.Build(connectionString),
         };
     }
 
@@ -76,6 +78,11 @@ public static class AdminCli
                     await error.WriteLineAsync($"error: storage is unreachable: {Describe((RequestFailedException)e.InnerExceptions[^1])}");
                     return StorageError;
                 }
+                catch (OptionsValidationException e)
+                {
+                    await error.WriteLineAsync($"error: a setting is not valid: {e.Message}");
+                    return UserError;
+                }
                 catch (AuthenticationFailedException e)
                 {
                     await error.WriteLineAsync($"error: could not get an Entra ID token for storage: {FirstLine(e.Message)}");
@@ -96,9 +103,10 @@ internal sealed class AdminContext : IDisposable
 {
     private readonly bool _createIfMissing;
 
-    private AdminContext(StorageClients clients, bool createIfMissing, TextWriter output, TextWriter error)
+    private AdminContext(StorageClients clients, ServiceProvider registry, bool createIfMissing, TextWriter output, TextWriter error)
     {
         Clients = clients;
+        Registry = registry;
         _createIfMissing = createIfMissing;
         Tokens = new RegistryTokens(clients, Time);
         Audit = new AuditLog(clients);
@@ -108,6 +116,9 @@ internal sealed class AdminContext : IDisposable
     }
 
     public StorageClients Clients { get; }
+
+    /// <summary>The registry's own services over the same storage, for what the CLI runs as the registry does (garbage collection).</summary>
+    public ServiceProvider Registry { get; }
 
     public static TimeProvider Time => TimeProvider.System;
 
@@ -146,10 +157,15 @@ internal sealed class AdminContext : IDisposable
             options.ConnectionString = connectionString
                 ?? configuration[$"{StorageOptions.Section}:{nameof(StorageOptions.ConnectionString)}"]
                 ?? "UseDevelopmentStorage=true";
-            var clients = new StorageClients(Options.Create(options), []);
+            var settings = new ConfigurationBuilder()
+                .AddConfiguration(configuration)
+                .AddInMemoryCollection([new($"{StorageOptions.Section}:{nameof(StorageOptions.ConnectionString)}", options.ConnectionString)])
+                .Build();
+            var registry = new ServiceCollection().AddLogging().AddRegistry(settings).BuildServiceProvider();
+            var clients = registry.GetRequiredService<StorageClients>();
             // The SDK clients are built on first use; build them now, so a malformed setting is reported here.
             _ = clients.Container;
-            context = new AdminContext(clients, options.CreateIfMissing, output, error);
+            context = new AdminContext(clients, registry, options.CreateIfMissing, output, error);
             problem = null;
             return true;
         }
@@ -171,8 +187,7 @@ internal sealed class AdminContext : IDisposable
     {
         if (_createIfMissing)
         {
-            await Clients.Auth.CreateIfNotExistsAsync(cancellationToken);
-            await Clients.Audit.CreateIfNotExistsAsync(cancellationToken);
+            await Clients.CreateIfMissingAsync(cancellationToken);
         }
     }
 
@@ -186,5 +201,9 @@ internal sealed class AdminContext : IDisposable
         return AdminCli.UserError;
     }
 
-    public void Dispose() => Anonymous.Dispose();
+    public void Dispose()
+    {
+        Anonymous.Dispose();
+        Registry.Dispose();
+    }
 }

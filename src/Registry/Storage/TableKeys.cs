@@ -27,9 +27,15 @@ namespace Registry.Storage;
 ///   <c>subject</c> is not a use: a subject may be deleted, and its referrers go with it.</item>
 /// <item><c>event:&lt;19-digit ticks&gt;:&lt;id&gt;</c>: the outbox: one row per push or delete, written in the same
 ///   transaction as the change; the events feature publishes and removes them.</item>
+/// <item><c>review:link:&lt;19-digit ticks&gt;:&lt;digest&gt;</c>: a link written then, for the collector to check after
+///   <c>GarbageCollection:UnusedBlobGrace</c> whether any manifest uses it; written in the link's transaction.</item>
+/// <item><c>review:manifest:&lt;ticks&gt;:&lt;digest&gt;</c>: a manifest deleted then, with its bytes (MediaType, Content or
+///   ContentBlob), for the collector to check what it used after <c>GarbageCollection:Grace</c>; written in the
+///   delete's transaction.</item>
 /// </list>
 /// <para>PartitionKey <c>~catalog</c>, RowKey = <see cref="Repository"/>(name): the repository list
-/// (<c>~</c> can start no repository name).</para>
+/// (<c>~</c> can start no repository name). PartitionKey <c>~gc</c>, RowKey = <see cref="Repository"/>(name): the
+/// repository has review rows (see <see cref="Reviews.GarbageReviews"/> for when it is written and removed).</para>
 ///
 /// <para><b>Table <c>blobs</c></b> (the global content index). PartitionKey = the digest. RowKeys:</para>
 /// <list type="bullet">
@@ -37,7 +43,10 @@ namespace Registry.Storage;
 ///   after the commit, so two identical uploads race safely.</item>
 /// <item><c>ref:&lt;repository key&gt;</c>: the repository links this digest. Written before the link and removed
 ///   after it, so garbage collection can find unreferenced content by reading this partition alone.</item>
+/// <item><c>review:&lt;ticks&gt;</c>: a reference removed then (ContentBlob: the blob the content row named), for the
+///   collector to delete the content once no reference is left; written in the removal's transaction.</item>
 /// </list>
+/// <para>PartitionKey <c>~gc</c>, RowKey = the digest: the digest's partition has review rows.</para>
 ///
 /// <para><b>Protocols that keep these consistent</b> (Table has no cross-partition transactions):</para>
 /// <list type="bullet">
@@ -53,6 +62,17 @@ namespace Registry.Storage;
 ///   <c>blob:</c> or <c>manifest:</c> row, which fails the whole transaction if a target is gone. A manifest with
 ///   more targets than one transaction holds (100 operations) writes pending <c>usedby</c> rows and touches in
 ///   transactions of their own first.</item>
+/// <item><b>Collecting garbage.</b> Each change that may leave something unused writes a review row in its own
+///   transaction, after marking its partition in <c>~gc</c>; a collector run reads the marked partitions and the
+///   reviews past their grace period, decides again from what storage holds, and deletes conditionally on the ETag it
+///   decided on. A link goes only when no live <c>usedby</c> row names it and nothing wrote it for a grace period, and
+///   a push's touch of it keeps it. Content goes only when no <c>ref:</c> row is left and its row (touched by every
+///   reference added and every one released) is a grace period old; adding a reference touches the row, so it keeps
+///   it, and fails when the row is gone, so the upload commits bytes of its own. Bytes are deleted only after the row
+///   that names them, a grace period after the last link to them went, when no read cache holds a link any more.
+///   Ages are taken from storage's <c>Timestamp</c> against the collector's clock, and review keys carry the writer's
+///   clock: instances must keep their clocks within minutes of storage's (Azure's do), which the grace periods (at
+///   least 10 minutes) absorb.</item>
 /// <item><b>Deleting a manifest or a blob link.</b> Read the target's row (its ETag), refuse when a live
 ///   <c>usedby</c> row names it, then delete it conditionally on that ETag, in one transaction with every tag that
 ///   points at it (each conditional on the ETag read). A concurrent push either committed first (its touch or tag

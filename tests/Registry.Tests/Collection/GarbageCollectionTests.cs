@@ -169,6 +169,16 @@ public sealed class GarbageCollectionTests(RegistryFixture registry) : IAsyncLif
         Assert.Contains("no manifest", audited.Path, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--GarbageCollection:Grace=00:00:05", "GarbageCollection:Grace")]
+    [InlineData("--GarbageCollection:UnusedBlobGrace=00:30:00", "GarbageCollection:UnusedBlobGrace")]
+    public async Task AGraceTooShortForSafety_StopsTheStart_NamingTheSetting(string setting, string named)
+    {
+        var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => ExtraRegistry.StartAsync(registry.Storage, [setting, "--Jobs:InProcess=false"]));
+        Assert.Contains(named, failure.Message, StringComparison.Ordinal);
+    }
+
     private static IEnumerable<string> Describe(CollectionReport report) =>
         report.Items.Select(i => $"{i.Kind} {i.Repository} {i.Digest}").Order(StringComparer.Ordinal);
 

@@ -1,0 +1,22 @@
+namespace Registry.Tests.Admin;
+
+/// <summary>
+/// <c>registry-admin gc</c> runs the registry's own collector over the configured storage (what it collects is shown by
+/// the collection tests): a dry run says what it would delete, and a run what it deleted.
+/// </summary>
+[Collection(AdminTestGroup.Name)]
+public sealed class GcCommandTests(AdminStorage storage)
+{
+    [Fact]
+    public async Task Gc_DryRunAndRun_PrintTheTableHeaderAndASummary()
+    {
+        var dry = await storage.RunAsync("gc", "--dry-run");
+        Assert.Equal(0, dry.ExitCode);
+        Assert.Equal("kind\trepository\tdigest\tbytes\treason", dry.Lines[0]);
+        Assert.StartsWith("would delete ", dry.Error, StringComparison.Ordinal);
+
+        var run = await storage.RunAsync("gc");
+        Assert.Equal(0, run.ExitCode);
+        Assert.StartsWith("deleted ", run.Error, StringComparison.Ordinal);
+    }
+}
