@@ -56,7 +56,8 @@ public static class RegistryServices
         services.AddSingleton<RegistryTokens>();
         services.AddSingleton<TokenDirectory>();
         services.AddSingleton<PublicEndpoint>();
-        services.AddSingleton<AccessControl>();
+        services.AddSingleton<AccessPolicy>();
+        services.AddSingleton<AccessGate>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<EntraIdentities>();
         services.AddSingleton<AnonymousPullRules>();

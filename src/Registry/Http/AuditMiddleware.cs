@@ -42,7 +42,7 @@ public sealed class AuditMiddleware(RequestDelegate next, AuditWriter writer, IO
         {
             action = "token";
         }
-        else if (request.Path.StartsWithSegments("/v2", out var rest) && RegistryRoute.Parse(rest.Value?.TrimStart('/') ?? "") is { } route)
+        else if (RegistryRequest.RouteOf(context) is { } route)
         {
             repository = route.Kind == RouteKind.Catalog ? null : route.Name;
             reference = route.Argument.Length > 0 ? route.Argument : null;

@@ -35,17 +35,10 @@ public static class ListingHandlers
             await OciResponses.WriteErrorAsync(context, invalid);
             return;
         }
-        var access = context.RequestServices.GetRequiredService<Auth.AccessControl>();
-        var caller = await access.WithAnonymousPullAsync(context, await access.IdentifyAsync(context));
-        if (access.Enabled && caller.Name is null)
-        {
-            await access.ChallengeAsync(context, caller, new Auth.ResourceAccess("registry", "catalog", [Auth.Actions.All]));
-            return;
-        }
         var catalog = context.RequestServices.GetRequiredService<Catalog>();
-        var all = catalog.ListAsync(last, int.MaxValue, context.RequestAborted);
-        // The owner sees everything; anyone else only the repositories they may pull.
-        var visible = access.AllowsCatalog(caller) ? all : all.Where(repository => access.Allows(caller, repository, Auth.Actions.Pull));
+        // Which repositories the caller may see was decided with its access (RegistryEndpoints).
+        var maySee = context.Features.Get<RegistryRequest>()!.MaySee;
+        var visible = catalog.ListAsync(last, int.MaxValue, context.RequestAborted).Where(maySee);
         await WriteListAsync(context, "repositories", null, "/v2/_catalog", n, last,
             n is { } limit ? visible.Take(limit + 1) : visible, null);
     }

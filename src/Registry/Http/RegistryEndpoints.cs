@@ -35,7 +35,7 @@ public static class RegistryEndpoints
             // Credentials are checked against the owner token and the signing key.
             await context.RequestServices.GetRequiredService<StoragePreparation>().EnsureAsync(context.RequestAborted);
         }
-        if (!await context.RequestServices.GetRequiredService<AccessControl>().AuthenticateAsync(context))
+        if (!await context.RequestServices.GetRequiredService<AccessGate>().AuthenticateAsync(context))
         {
             return;
         }
@@ -50,7 +50,8 @@ public static class RegistryEndpoints
     private static async Task DispatchAsync(HttpContext context, string path)
     {
         context.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
-        var route = RegistryRoute.Parse(path);
+        var request = RegistryRequest.Start(context, path);
+        var route = request.Route;
         var method = context.Request.Method;
         if (route is null)
         {
@@ -71,9 +72,26 @@ public static class RegistryEndpoints
             await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, "the Accept header contains a control character");
             return;
         }
+        var gate = context.RequestServices.GetRequiredService<AccessGate>();
+        var policy = context.RequestServices.GetRequiredService<AccessPolicy>();
         if (route.Kind == RouteKind.Catalog)
         {
-            await (HttpMethods.IsGet(method) ? ListingHandlers.CatalogAsync(context, query) : MethodNotAllowed(context));
+            if (!HttpMethods.IsGet(method))
+            {
+                await MethodNotAllowed(context);
+                return;
+            }
+            // Any signed-in caller may list; the owner sees every repository, anyone else only those they may pull.
+            var caller = await policy.WithAnonymousPullAsync(await gate.IdentifyAsync(context), context.RequestAborted);
+            var listing = policy.Enabled && caller.Name is null
+                ? AccessDecision.Refuse(caller, new ResourceAccess("registry", "catalog", [Actions.All]))
+                : AccessDecision.Allow(caller);
+            if (await gate.ApplyAsync(context, listing))
+            {
+                request.Caller = caller;
+                request.MaySee = policy.AllowsCatalog(caller) ? static _ => true : repository => policy.Allows(caller, repository, Actions.Pull);
+                await ListingHandlers.CatalogAsync(context, query);
+            }
             return;
         }
         var isRead = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
@@ -106,10 +124,19 @@ public static class RegistryEndpoints
             return;
         }
         // Authorization comes before any storage read: a refused request learns nothing about what exists.
-        if (await context.RequestServices.GetRequiredService<AccessControl>().AuthorizeAsync(context, name, RequiredActions(route.Kind, method)))
+        var decision = await policy.DecideAsync(await gate.IdentifyAsync(context), name.Value, RequiredActions(route.Kind, method), context.RequestAborted);
+        if (!await gate.ApplyAsync(context, decision))
         {
-            await handler();
+            return;
         }
+        request.Caller = decision.Caller;
+        if (route.Kind == RouteKind.UploadStart && query["mount"] is not null && RepositoryName.TryParse(query["from"], out var source))
+        {
+            // A mount also needs pull on its source; without it the spec's fallback is a plain upload, never a link.
+            var withAnonymous = await policy.WithAnonymousPullAsync(decision.Caller, context.RequestAborted);
+            request.MaySourceMount = policy.Allows(withAnonymous, source.Value, Actions.Pull);
+        }
+        await handler();
     }
 
     /// <summary>

@@ -28,17 +28,17 @@ public sealed class RequestTelemetryMiddleware(RequestDelegate next, RegistryMet
         }
         finally
         {
-            metrics.RecordRequest(RouteOf(context.Request.Path), context.Request.Method, context.Response.StatusCode, time.GetElapsedTime(started));
+            metrics.RecordRequest(RouteOf(context), context.Request.Method, context.Response.StatusCode, time.GetElapsedTime(started));
         }
     }
 
     /// <summary>A low-cardinality name for what the path addresses: <c>manifest</c>, <c>blob</c>, <c>upload</c>, <c>token</c>...</summary>
-    public static string RouteOf(PathString path)
+    public static string RouteOf(HttpContext context)
     {
-        var value = path.Value ?? "";
+        var value = context.Request.Path.Value ?? "";
         if (value.StartsWith("/v2/", StringComparison.Ordinal))
         {
-            return value.Length == 4 ? "base" : RegistryRoute.Parse(value[4..])?.Kind switch
+            return value.Length == 4 ? "base" : RegistryRequest.RouteOf(context)?.Kind switch
             {
                 RouteKind.Catalog => "catalog",
                 RouteKind.Tags => "tags",

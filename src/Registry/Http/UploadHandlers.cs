@@ -34,7 +34,7 @@ public static class UploadHandlers
                 await OciResponses.ErrorAsync(context, OciErrorCode.NameInvalid, $"from '{fromText}' is not a repository name");
                 return;
             }
-            if (fromText is not null && await CanPullAsync(context, from))
+            if (fromText is not null && context.Features.Get<RegistryRequest>()!.MaySourceMount)
             {
                 var mounted = await context.RequestServices.GetRequiredService<BlobLinks>().MountAsync(name, from, mountDigest, ct);
                 if (mounted is not null)
@@ -210,12 +210,6 @@ public static class UploadHandlers
         context.Response.ContentLength = 0;
         context.Response.Headers.Location = $"/v2/{name}/blobs/{digest}";
         context.Response.Headers[OciResponses.DockerContentDigest] = digest.Value;
-    }
-
-    private static async Task<bool> CanPullAsync(HttpContext context, RepositoryName source)
-    {
-        var access = context.RequestServices.GetRequiredService<Auth.AccessControl>();
-        return access.Allows(await access.WithAnonymousPullAsync(context, await access.IdentifyAsync(context)), source.Value, Auth.Actions.Pull);
     }
 
     private static string UploadId(UploadEntity session) => session.RowKey[TableKeys.UploadPrefix.Length..];

@@ -59,16 +59,10 @@ public sealed class DependencyTests
         ["Registry.Http"] = ["Azure.Storage", "Azure.Data"],
     };
 
-    /// <summary>Types still on the wrong side of the order while the layering is being redone (issue 12); empty when done.</summary>
-    private static readonly string[] NotYetMoved =
-        ["Registry.Auth.AccessControl", "Registry.Auth.PublicEndpoint", "Registry.Auth.TokenEndpoint", "Registry.Auth.Credentials", "Registry.Auth.OAuthError"];
-
     [Fact]
     public void EachFolder_UsesOnlyTheFoldersBelowIt()
     {
-        var violations = new LayerCheck("Registry", Layers, Forbidden).Violations(typeof(Registry.Oci.Digest).Assembly.Location)
-            .Where(v => !NotYetMoved.Any(type => v.StartsWith(type + " (", StringComparison.Ordinal)))
-            .ToList();
+        var violations = new LayerCheck("Registry", Layers, Forbidden).Violations(typeof(Registry.Oci.Digest).Assembly.Location);
         Assert.True(violations.Count == 0, $"{violations.Count} uses against the order:\n" + string.Join("\n", violations));
     }
 

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 
-namespace Registry.Auth;
+namespace Registry.Http;
 
 /// <summary>
 /// The registry's public base URL, for the token realm: <c>Registry:PublicUrl</c> when configured, otherwise the

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
-namespace Registry.Auth;
+namespace Registry.Http;
 
 /// <summary>
 /// A refused token request, answered as RFC 6749 section 5.2 says: <c>{"error","error_description"}</c>, with

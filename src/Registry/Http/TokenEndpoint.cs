@@ -3,10 +3,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Registry.Http;
+using Registry.Auth;
 using Registry.Oci;
 
-namespace Registry.Auth;
+namespace Registry.Http;
 
 /// <summary>
 /// <c>/oauth2/token</c>: Docker's token endpoint. GET with Basic credentials (docker, containerd's fallback) and the
@@ -64,7 +64,7 @@ public static class TokenEndpoint
             await DenyAsync(context, "the Entra ID token is invalid, expired, for another audience, or maps to no registry rights");
             return;
         }
-        context.Items[Http.AuditMiddleware.ActorKey] = principal.Subject;
+        context.Items[AuditMiddleware.ActorKey] = principal.Subject;
         var options = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value;
         var refresh = context.RequestServices.GetRequiredService<AccessTokens>().IssueRefresh(principal.Subject, principal.Rules, options.Entra.RefreshTokenLifetime);
         context.Response.ContentType = "application/json";
@@ -77,7 +77,8 @@ public static class TokenEndpoint
 
     private static async Task IssueAsync(HttpContext context)
     {
-        var access = context.RequestServices.GetRequiredService<AccessControl>();
+        var access = context.RequestServices.GetRequiredService<AccessPolicy>();
+        var gate = context.RequestServices.GetRequiredService<AccessGate>();
         var tokens = context.RequestServices.GetRequiredService<AccessTokens>();
         var parameters = await ReadParametersAsync(context);
         if (parameters is null)
@@ -99,10 +100,10 @@ public static class TokenEndpoint
         }
         else if (grantType == "password")
         {
-            (token, var retryAfter) = await access.VerifyPasswordAsync(context, parameters["username"] ?? "", parameters["password"] ?? "");
+            (token, var retryAfter) = await gate.VerifyPasswordAsync(context, parameters["username"] ?? "", parameters["password"] ?? "");
             if (retryAfter is { } wait)
             {
-                await AccessControl.TooManyAttemptsAsync(context, wait);
+                await AccessGate.TooManyAttemptsAsync(context, wait);
                 return;
             }
             if (token is null)
@@ -123,10 +124,10 @@ public static class TokenEndpoint
         }
         else if (context.Request.Headers.Authorization.Count > 0)
         {
-            var caller = await access.IdentifyAsync(context);
+            var caller = await gate.IdentifyAsync(context);
             if (caller.RetryAfter is { } wait)
             {
-                await AccessControl.TooManyAttemptsAsync(context, wait);
+                await AccessGate.TooManyAttemptsAsync(context, wait);
                 return;
             }
             if (caller.Token is null)
@@ -160,7 +161,7 @@ public static class TokenEndpoint
             }
         }
         var subjectName = token?.Name ?? AccessTokens.AnonymousSubject;
-        context.Items[Http.AuditMiddleware.ActorKey] = subjectName;
+        context.Items[AuditMiddleware.ActorKey] = subjectName;
         var issued = tokens.IssueAccess(subjectName, requested);
         var wantsRefresh = token is not null
             && (grantType is not null

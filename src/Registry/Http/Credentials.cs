@@ -3,7 +3,7 @@ using System.Text.Unicode;
 using Microsoft.Extensions.Primitives;
 using Registry.Http;
 
-namespace Registry.Auth;
+namespace Registry.Http;
 
 /// <summary>What an Authorization header carries.</summary>
 public enum CredentialKind
