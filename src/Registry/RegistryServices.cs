@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Registry.Audit;
 using Registry.Auth;
 using Registry.Collection;
@@ -26,6 +27,8 @@ public static class RegistryServices
     {
         services.Configure<StorageOptions>(configuration.GetSection(StorageOptions.Section));
         services.Configure<AuthOptions>(configuration.GetSection(AuthOptions.Section));
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddOptions<AuthOptions>().ValidateOnStart();
         services.Configure<AuditOptions>(configuration.GetSection(AuditOptions.Section));
         services.Configure<ReadCacheOptions>(configuration.GetSection(ReadCacheOptions.Section));
         services.AddOptions<CollectionOptions>().Bind(configuration.GetSection(CollectionOptions.Section))

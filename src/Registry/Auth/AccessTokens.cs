@@ -178,9 +178,7 @@ public sealed class AccessTokens : IDisposable
             RequireExpirationTime = true,
             ValidateLifetime = true,
             ClockSkew = _options.ClockSkew,
-            LifetimeValidator = (notBefore, expires, _, p) =>
-                expires is { } e && e + p.ClockSkew >= _time.GetUtcNow().UtcDateTime
-                && (notBefore is not { } nb || nb - p.ClockSkew <= _time.GetUtcNow().UtcDateTime),
+            LifetimeValidator = TokenLifetime.Validator(_time),
         };
         var result = await _handler.ValidateTokenAsync(token, parameters);
         return result.IsValid ? result.SecurityToken as JsonWebToken : null;

@@ -24,11 +24,16 @@ public sealed class EntraIdentities
     private readonly JsonWebTokenHandler _handler = new();
     private readonly TimeProvider _time;
 
+    // Parsed once; AuthOptionsValidator refuses to start with a malformed one.
+    private readonly Dictionary<string, List<AccessRule>> _rules;
+
     public EntraIdentities(IOptions<AuthOptions> options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value.Entra;
         _time = time;
+        _rules = _options.RoleRules.ToDictionary(
+            pair => pair.Key, pair => pair.Value.Select(ParseRule).OfType<AccessRule>().ToList(), StringComparer.Ordinal);
         if (!string.IsNullOrEmpty(_options.Authority))
         {
             var address = _options.Authority.TrimEnd('/') + "/.well-known/openid-configuration";
@@ -56,20 +61,14 @@ public sealed class EntraIdentities
             RequireSignedTokens = true,
             RequireExpirationTime = true,
             ClockSkew = TimeSpan.FromMinutes(1),
-            LifetimeValidator = (notBefore, expires, _, p) =>
-                expires is { } e && e + p.ClockSkew >= _time.GetUtcNow().UtcDateTime
-                && (notBefore is not { } nb || nb - p.ClockSkew <= _time.GetUtcNow().UtcDateTime),
+            LifetimeValidator = TokenLifetime.Validator(_time),
         });
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
         {
             return null;
         }
         var memberships = Values(jwt, "roles").Concat(Values(jwt, "groups"));
-        var rules = memberships
-            .SelectMany(m => _options.RoleRules.GetValueOrDefault(m) ?? [])
-            .Select(ParseRule)
-            .OfType<AccessRule>()
-            .ToList();
+        var rules = memberships.SelectMany(m => _rules.GetValueOrDefault(m) ?? []).ToList();
         var id = jwt.TryGetPayloadValue<string>("oid", out var oid) ? oid : jwt.Subject;
         return rules.Count == 0 || string.IsNullOrEmpty(id) ? null : new EntraPrincipal(SubjectPrefix + id, rules);
     }
