@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Registry.Audit;
 using Registry.Auth;
 using Registry.Collection;
@@ -33,6 +34,8 @@ public static class RegistryServices
                 $"GarbageCollection:Grace must be at least {CollectionOptions.MinimumGrace}: deleted content must outlive every request and cached read that may still use it")
             .Validate(o => o.UnusedBlobGrace >= o.Grace, "GarbageCollection:UnusedBlobGrace must be at least GarbageCollection:Grace")
             .ValidateOnStart();
+        services.AddOptions<UploadOptions>().Bind(configuration.GetSection(UploadOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<UploadOptions>, UploadOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.AddSingleton<RegistryMetrics>();
@@ -47,6 +50,7 @@ public static class RegistryServices
         services.AddSingleton<ContentIndex>();
         services.AddSingleton<ManifestUses>();
         services.AddSingleton<BlobLinks>();
+        services.AddSingleton<StagingBuffers>();
         services.AddSingleton<BlobUploads>();
         services.AddSingleton<TagStore>();
         services.AddSingleton<ManifestStore>();
