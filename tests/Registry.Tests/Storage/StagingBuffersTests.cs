@@ -8,7 +8,8 @@ namespace Registry.Tests.Storage;
 
 /// <summary>
 /// The staging budget: never more blocks out than it holds, a bounded wait for an upload's first block, freed blocks
-/// handed to the uploads waiting for them, and no more than a few blocks kept once a burst is over.
+/// handed to the uploads waiting for them, reused by the next burst, and no more than a few kept once the budget has
+/// been unused for a while.
 /// </summary>
 public sealed class StagingBuffersTests
 {
@@ -85,11 +86,17 @@ public sealed class StagingBuffersTests
     }
 
     [Fact]
-    public void AfterABurst_AtMostMaxIdleBlocksAreKept_AndTheOthersAreCollected()
+    public void ReturnedBlocksAreReused_AndOnceTheBudgetIsUnusedForTrimAfter_AllButMaxIdleBlocksAreCollected()
     {
-        using var budget = Budget(32L * Block, TimeSpan.Zero, new ManualTimers());
+        var clock = new ManualTimers();
+        using var budget = Budget(32L * Block, TimeSpan.Zero, clock);
 
         var burst = RentAndReturn(budget, 32);
+        Assert.Equal(32L * Block, budget.BytesIdle);
+        Assert.All(RentAndReturn(budget, 32), block => Assert.Contains(burst, kept => ReferenceEquals(kept.Target, block.Target)));
+        clock.Advance(StagingBuffers.TrimAfter - TimeSpan.FromSeconds(1));
+        Assert.Equal(32L * Block, budget.BytesIdle);
+        clock.Advance(TimeSpan.FromSeconds(1));
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
@@ -97,6 +104,24 @@ public sealed class StagingBuffersTests
         Assert.Equal(0, budget.BytesInUse);
         Assert.Equal((long)StagingBuffers.MaxIdleBlocks * Block, budget.BytesIdle);
         Assert.Equal(StagingBuffers.MaxIdleBlocks, burst.Count(block => block.IsAlive));
+    }
+
+    [Fact]
+    public void ABudgetInUse_IsNotTrimmed_AndItsIdleTimeStartsWhenTheLastBlockComesBack()
+    {
+        var clock = new ManualTimers();
+        using var budget = Budget(32L * Block, TimeSpan.Zero, clock);
+        RentAndReturn(budget, 32);
+        var held = budget.TryRent()!;
+
+        clock.Advance(StagingBuffers.TrimAfter * 2);
+        Assert.Equal(31L * Block, budget.BytesIdle);
+        budget.Return(held);
+        clock.Advance(StagingBuffers.TrimAfter - TimeSpan.FromSeconds(1));
+        Assert.Equal(32L * Block, budget.BytesIdle);
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal((long)StagingBuffers.MaxIdleBlocks * Block, budget.BytesIdle);
     }
 
     [Fact]

@@ -14,25 +14,28 @@ namespace Registry.Storage.Uploads;
 /// moment, so a request that holds a block always makes progress and no request ever waits for a second one. Blocks
 /// freed while requests wait go to them first, in order.</para>
 ///
-/// <para>Returned blocks are kept for reuse up to <see cref="MaxIdleBlocks"/>; the others are dropped. Dropped
-/// arrays alone do not give memory back to the operating system: the GC keeps the space committed even after a full
-/// collection (150 dropped blocks: 228 of 234 MB still resident), and only an aggressive collection returns it (82 MB,
-/// 48 ms with 50 MB live). So once no block is in use after at least <see cref="CollectAfterDroppedBlocks"/> were
-/// dropped, that is after a burst, one aggressive collection runs and resident memory comes back near its baseline.
-/// Ordinary traffic, which stays within the idle blocks, never causes one.</para>
+/// <para>Returned blocks are kept for the next uploads, so the blocks in use and kept never exceed the budget however
+/// bursts follow each other. Once no block has been in use for <see cref="TrimAfter"/>, all but
+/// <see cref="MaxIdleBlocks"/> are dropped and, when that dropped at least <see cref="CollectAfterDroppedBlocks"/>, one
+/// aggressive collection gives their memory back to the operating system. Why the collection and why the delay, as
+/// measured: the GC keeps dropped arrays' space committed even after a full collection (150 dropped blocks: 228 of 234 MB still
+/// resident; an aggressive collection: 82 MB, in 48 ms with 50 MB live), and each idle storage connection refers to the
+/// last block it sent until the SDK's HTTP client closes it, after one minute idle
+/// (<c>SocketsHttpHandler.PooledConnectionIdleTimeout</c>); <see cref="TrimAfter"/> is twice that.</para>
 /// </summary>
 public sealed partial class StagingBuffers : IDisposable
 {
     public const int MaxIdleBlocks = 8;
     public const int CollectAfterDroppedBlocks = 16;
+    public static readonly TimeSpan TrimAfter = TimeSpan.FromMinutes(2);
 
     private readonly SemaphoreSlim _free;
     private readonly ConcurrentStack<byte[]> _idle = new();
+    private readonly ITimer _trim;
     private readonly TimeSpan _wait;
     private readonly TimeProvider _time;
     private readonly ILogger<StagingBuffers> _logger;
     private int _idleCount;
-    private int _dropped;
 
     public StagingBuffers(IOptions<UploadOptions> options, TimeProvider time, ILogger<StagingBuffers> logger)
     {
@@ -42,6 +45,7 @@ public sealed partial class StagingBuffers : IDisposable
         _wait = options.Value.StagingWait;
         _time = time;
         _logger = logger;
+        _trim = time.CreateTimer(static buffers => ((StagingBuffers)buffers!).Trim(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>How many blocks the budget holds.</summary>
@@ -50,7 +54,7 @@ public sealed partial class StagingBuffers : IDisposable
     /// <summary>Bytes of blocks that requests hold now.</summary>
     public long BytesInUse => (long)(Capacity - _free.CurrentCount) * BlockStager.BlockSize;
 
-    /// <summary>Bytes of returned blocks kept for reuse: at most <see cref="MaxIdleBlocks"/> blocks.</summary>
+    /// <summary>Bytes of returned blocks kept for reuse: with <see cref="BytesInUse"/>, never more than the budget.</summary>
     public long BytesIdle => (long)Volatile.Read(ref _idleCount) * BlockStager.BlockSize;
 
     /// <summary>
@@ -74,25 +78,36 @@ public sealed partial class StagingBuffers : IDisposable
     public void Return(byte[] block)
     {
         ArgumentNullException.ThrowIfNull(block);
-        if (Interlocked.Increment(ref _idleCount) <= MaxIdleBlocks)
-        {
-            _idle.Push(block);
-        }
-        else
-        {
-            Interlocked.Decrement(ref _idleCount);
-            Interlocked.Increment(ref _dropped);
-        }
+        _idle.Push(block);
+        Interlocked.Increment(ref _idleCount);
         _free.Release();
-        if (_free.CurrentCount == Capacity && Volatile.Read(ref _dropped) >= CollectAfterDroppedBlocks
-            && Interlocked.Exchange(ref _dropped, 0) >= CollectAfterDroppedBlocks)
+        if (_free.CurrentCount == Capacity)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(
-                static _ => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true), null);
+            _trim.Change(TrimAfter, Timeout.InfiniteTimeSpan);
         }
     }
 
-    public void Dispose() => _free.Dispose();
+    public void Dispose()
+    {
+        _trim.Dispose();
+        _free.Dispose();
+    }
+
+    /// <summary>Once the budget has been unused for <see cref="TrimAfter"/>: drops the idle blocks beyond <see cref="MaxIdleBlocks"/>.</summary>
+    private void Trim()
+    {
+        var dropped = 0;
+        while (_free.CurrentCount == Capacity && Volatile.Read(ref _idleCount) > MaxIdleBlocks && _idle.TryPop(out _))
+        {
+            Interlocked.Decrement(ref _idleCount);
+            dropped++;
+        }
+        if (dropped >= CollectAfterDroppedBlocks)
+        {
+            LogTrimmed(_logger, (long)dropped * BlockStager.BlockSize);
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
+    }
 
     private async Task<bool> WaitAsync(CancellationToken cancellationToken)
     {
@@ -126,4 +141,8 @@ public sealed partial class StagingBuffers : IDisposable
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,
         Message = "an upload was refused: the staging memory (Uploads:StagingMemoryBytes) was all in use, {BytesInUse} bytes, for {Wait}")]
     private static partial void LogFull(ILogger logger, long bytesInUse, TimeSpan wait);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information,
+        Message = "upload staging memory unused for a while: {Bytes} bytes of idle blocks given back")]
+    private static partial void LogTrimmed(ILogger logger, long bytes);
 }
