@@ -36,6 +36,8 @@ public static class RegistryServices
                 $"GarbageCollection:Grace must be at least {CollectionOptions.MinimumGrace}: deleted content must outlive every request and cached read that may still use it")
             .Validate(o => o.UnusedBlobGrace >= o.Grace, "GarbageCollection:UnusedBlobGrace must be at least GarbageCollection:Grace")
             .ValidateOnStart();
+        services.AddOptions<UploadOptions>().Bind(configuration.GetSection(UploadOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<UploadOptions>, UploadOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.AddSingleton<RegistryMetrics>();
@@ -50,6 +52,7 @@ public static class RegistryServices
         services.AddSingleton<ContentIndex>();
         services.AddSingleton<ManifestUses>();
         services.AddSingleton<BlobLinks>();
+        services.AddSingleton<StagingBuffers>();
         services.AddSingleton<BlobUploads>();
         services.AddSingleton<TagStore>();
         services.AddSingleton<ManifestStore>();

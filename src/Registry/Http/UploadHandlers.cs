@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Registry.Oci;
 using Registry.Storage;
 using Registry.Storage.Blobs;
@@ -11,9 +13,17 @@ namespace Registry.Http;
 /// <summary>
 /// <c>/v2/&lt;name&gt;/blobs/uploads/</c>: start (with monolithic <c>?digest=</c> and cross-repository <c>?mount=</c>),
 /// PATCH chunks, the completing PUT, status and cancel.
+///
+/// <para>Bodies are read through <see cref="UploadBodyStream"/>: one that stalls is ended with 408, and what arrived
+/// before the stall stays staged. When no staging memory comes free (<see cref="StagingBuffers"/>), the upload is
+/// refused with 429 and Retry-After before a byte of it is read; Kestrel then drains what the client still sends, for at
+/// most its 5 s, so the client reads the answer instead of a reset.</para>
 /// </summary>
-public static class UploadHandlers
+public static partial class UploadHandlers
 {
+    /// <summary>What a refused upload is told to wait: blocks come free as other uploads finish or stall out.</summary>
+    public const int RetryAfterSeconds = 5;
+
     public static async Task StartAsync(HttpContext context, RepositoryName name, RequestParameters query)
     {
         var uploads = context.RequestServices.GetRequiredService<BlobUploads>();
@@ -54,10 +64,24 @@ public static class UploadHandlers
                 return;
             }
             AllowLargeBody(context);
+            using var body = UploadBodyStream.Of(context);
             Outcome<BlobInfo> whole;
-            using (RequestBudget.Pause(context))
+            try
             {
-                whole = await uploads.UploadWholeAsync(name, digest, context.Request.Body, context.Request.ContentLength, ct);
+                using (RequestBudget.Pause(context))
+                {
+                    whole = await uploads.UploadWholeAsync(name, digest, body, context.Request.ContentLength, ct);
+                }
+            }
+            catch (StagingMemoryFullException e)
+            {
+                await TooManyUploadsAsync(context, e);
+                return;
+            }
+            if (!whole.Succeeded && body.Stall != BodyStall.None)
+            {
+                await StalledAsync(context, name, null, body.Stall);
+                return;
             }
             await CreatedOrErrorAsync(context, name, whole);
             return;
@@ -155,10 +179,28 @@ public static class UploadHandlers
             declared = rangeLength;
         }
         AllowLargeBody(context);
+        var uploads = context.RequestServices.GetRequiredService<BlobUploads>();
+        using var body = UploadBodyStream.Of(context);
         Outcome<UploadEntity> appended;
-        using (RequestBudget.Pause(context))
+        try
         {
-            appended = await context.RequestServices.GetRequiredService<BlobUploads>().AppendAsync(session, request.Body, declared, context.RequestAborted);
+            using (RequestBudget.Pause(context))
+            {
+                appended = await uploads.AppendAsync(session, body, declared, context.RequestAborted);
+            }
+        }
+        catch (StagingMemoryFullException e)
+        {
+            await TooManyUploadsAsync(context, e);
+            return null;
+        }
+        if (body.Stall != BodyStall.None)
+        {
+            // A chunk without a declared length was recorded up to the stall; one that declared its length and fell
+            // short recorded nothing (as a short body does), and the stored session says so.
+            var kept = appended.Succeeded ? appended.Value : await uploads.FindAsync(name, UploadId(session), context.RequestAborted);
+            await StalledAsync(context, name, kept, body.Stall);
+            return null;
         }
         if (appended.Succeeded)
         {
@@ -166,7 +208,7 @@ public static class UploadHandlers
         }
         if (appended.Error.Status == StatusCodes.Status416RangeNotSatisfiable)
         {
-            var current = await context.RequestServices.GetRequiredService<BlobUploads>().FindAsync(name, UploadId(session), context.RequestAborted);
+            var current = await uploads.FindAsync(name, UploadId(session), context.RequestAborted);
             if (current is not null)
             {
                 OciResponses.SetUploadHeaders(context.Response, name.Value, UploadId(session), current.Offset);
@@ -175,6 +217,38 @@ public static class UploadHandlers
         await OciResponses.WriteErrorAsync(context, appended.Error);
         return null;
     }
+
+    /// <summary>
+    /// Answers a request whose body stalled: 408 <c>BLOB_UPLOAD_INVALID</c>, and, when an upload session is
+    /// <paramref name="kept"/>, its Location and the Range of the bytes durably staged, from which to resume.
+    /// </summary>
+    private static async Task StalledAsync(HttpContext context, RepositoryName name, UploadEntity? kept, BodyStall stall)
+    {
+        var why = stall == BodyStall.Idle
+            ? $"no byte of the request body arrived for {context.RequestServices.GetRequiredService<IOptions<UploadOptions>>().Value.BodyIdleTimeout.TotalSeconds} s"
+            : "the request body arrived slower than the minimum data rate";
+        var next = kept is null
+            ? "nothing of it was kept: send the upload again"
+            : $"the upload keeps the {kept.Offset} bytes stored before it: resume with a PATCH from byte {kept.Offset} (the Range header says the same; GET the Location to check)";
+        LogStalled(Logger(context), context.Request.Method, context.Request.Path, stall, kept?.Offset);
+        // The client sends nothing now: closing spares Kestrel's wait, up to 5 s, for the rest of a body that is not coming.
+        context.Response.Headers.Connection = "close";
+        if (kept is not null)
+        {
+            OciResponses.SetUploadHeaders(context.Response, name.Value, UploadId(kept), kept.Offset);
+        }
+        await OciResponses.ErrorAsync(context, OciErrorCode.BlobUploadInvalid, $"{why}, so the request was ended; {next}", StatusCodes.Status408RequestTimeout);
+    }
+
+    /// <summary>Answers 429 <c>TOOMANYREQUESTS</c> with Retry-After: no staging memory came free in time.</summary>
+    private static async Task TooManyUploadsAsync(HttpContext context, StagingMemoryFullException e)
+    {
+        context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await OciResponses.ErrorAsync(context, OciErrorCode.TooManyRequests, $"{e.Message}; retry in {RetryAfterSeconds} s");
+    }
+
+    private static ILogger Logger(HttpContext context) =>
+        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UploadHandlers));
 
     private static async Task RangeNotSatisfiableAsync(HttpContext context, RepositoryName name, UploadEntity session, string detail)
     {
@@ -229,4 +303,8 @@ public static class UploadHandlers
             feature.MaxRequestBodySize = null;
         }
     }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+        Message = "{Method} {Path}: the request body stalled ({Stall}) and was ended; bytes of the upload kept: {Kept}")]
+    private static partial void LogStalled(ILogger logger, string method, PathString path, BodyStall stall, long? kept);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Registry.Diagnostics;
 using Registry.Http;
@@ -99,7 +100,8 @@ public sealed class UploadCleanupTests(RegistryFixture registry)
         var reviews = new GarbageReviews(clients, clock);
         var content = new ContentIndex(clients, reviews, clock);
         var links = new BlobLinks(clients, content, new ManifestUses(clients, clock), reviews, new ReadCache(Options.Create(new ReadCacheOptions()), clock));
-        var uploads = new BlobUploads(clients, content, links, metrics, clock);
+        var uploads = new BlobUploads(clients, content, links, metrics, clock,
+            new StagingBuffers(Options.Create(new UploadOptions()), clock, NullLogger<StagingBuffers>.Instance));
         return (clients, clock, content, uploads, new UploadCleanupJob(uploads, metrics));
     }
 }

@@ -13,7 +13,7 @@ namespace Registry.Storage.Uploads;
 /// of the session's own blob, and a commit that happens only once the whole content hashed to the digest the
 /// client named. Until then nothing about the blob is visible to pulls.
 /// </summary>
-public sealed class BlobUploads(StorageClients clients, ContentIndex content, BlobLinks links, RegistryMetrics metrics, TimeProvider time)
+public sealed class BlobUploads(StorageClients clients, ContentIndex content, BlobLinks links, RegistryMetrics metrics, TimeProvider time, StagingBuffers buffers)
 {
     /// <summary>Sessions older than this are unknown: Blob storage drops uncommitted blocks after 7 days.</summary>
     public static readonly TimeSpan SessionLifetime = TimeSpan.FromDays(6);
@@ -270,7 +270,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
     {
         try
         {
-            var staged = await BlockStager.StageAsync(clients.Container.GetBlockBlobClient(blobName), body, hash, blocksAvailable, cancellationToken);
+            var staged = await BlockStager.StageAsync(buffers, clients.Container.GetBlockBlobClient(blobName), body, hash, blocksAvailable, cancellationToken);
             metrics.RecordBytesAccepted(staged.Length);
             return staged;
         }

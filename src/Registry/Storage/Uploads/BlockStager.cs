@@ -1,4 +1,3 @@
-using System.Buffers;
 using Azure.Storage.Blobs.Specialized;
 using Registry.Hashing;
 
@@ -10,26 +9,32 @@ public sealed record StagedChunk(byte[] Nonce, int BlockCount, long Length);
 /// <summary>The request needs more blocks than the upload has left.</summary>
 public sealed class BlockLimitExceededException(string message) : Exception(message);
 
+/// <summary>No staging block came free within <see cref="UploadOptions.StagingWait"/>: nothing was read or staged.</summary>
+public sealed class StagingMemoryFullException(string message) : Exception(message);
+
 /// <summary>
 /// Streams a request body into a block blob: reads it in bounded blocks, hashes each block as it is read, and
-/// stages up to <see cref="MaxInFlight"/> blocks at once. Memory per upload is at most
-/// <see cref="MaxInFlight"/> + 1 blocks, whatever the body's size.
+/// stages up to <see cref="MaxInFlight"/> blocks at once. The blocks come from <see cref="StagingBuffers"/>: the first
+/// one is waited for, the others are taken only when free, so memory per upload is one to <see cref="MaxInFlight"/>
+/// blocks whatever the body's size, and memory across uploads stays within the budget.
 /// </summary>
 public static class BlockStager
 {
     public const int BlockSize = 4 * 1024 * 1024;
     private const int MaxInFlight = 3;
 
-    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(BlockSize, 64);
-
     /// <summary>
-    /// Stages <paramref name="body"/> to the end. Throws <see cref="BlockLimitExceededException"/> when it would need
+    /// Stages <paramref name="body"/> to the end. Throws <see cref="StagingMemoryFullException"/> before reading
+    /// anything when no block comes free in time, and <see cref="BlockLimitExceededException"/> when it would need
     /// more than <paramref name="blocksAvailable"/> blocks; any exception means nothing was recorded, and the blocks
     /// staged so far are orphans that expire.
     /// </summary>
     public static async Task<StagedChunk> StageAsync(
-        BlockBlobClient blob, Stream body, IContentHash hash, int blocksAvailable, CancellationToken cancellationToken)
+        StagingBuffers buffers, BlockBlobClient blob, Stream body, IContentHash hash, int blocksAvailable, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(buffers);
+        byte[]? buffer = await buffers.RentAsync(cancellationToken)
+            ?? throw new StagingMemoryFullException("this registry instance is receiving as many uploads as its memory for them allows");
         var nonce = BlockList.NewNonce();
         var inFlight = new Queue<(Task Task, byte[] Buffer)>();
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -39,45 +44,32 @@ public static class BlockStager
         {
             while (true)
             {
-                var buffer = Buffers.Rent(BlockSize);
-                int filled;
-                try
-                {
-                    filled = await FillAsync(body, buffer, cancellationToken);
-                }
-                catch
-                {
-                    Buffers.Return(buffer);
-                    throw;
-                }
+                var filled = await FillAsync(body, buffer, cancellationToken);
                 if (filled == 0)
                 {
-                    Buffers.Return(buffer);
                     break;
                 }
                 if (blocks >= blocksAvailable)
                 {
-                    Buffers.Return(buffer);
                     throw new BlockLimitExceededException(
                         $"the upload would exceed {BlockList.MaxBlocks} blocks of {BlockSize / (1024 * 1024)} MiB or {BlockList.MaxChunks} chunks; send larger chunks");
                 }
                 hash.Append(buffer.AsSpan(0, filled));
                 var id = BlockList.BlockId(nonce, blocks);
                 inFlight.Enqueue((StageOneAsync(blob, id, buffer, filled, failed.Token), buffer));
+                buffer = null;
                 blocks++;
                 length += filled;
-                while (inFlight.Count >= MaxInFlight)
-                {
-                    await CompleteOldestAsync(inFlight);
-                }
                 if (filled < BlockSize)
                 {
                     break;
                 }
+                // The next block: another one while the budget has one free, else the oldest staged one's, once staged.
+                buffer = (inFlight.Count < MaxInFlight ? buffers.TryRent() : null) ?? await CompleteOldestAsync(inFlight);
             }
             while (inFlight.Count > 0)
             {
-                await CompleteOldestAsync(inFlight);
+                buffers.Return(await CompleteOldestAsync(inFlight));
             }
             return new StagedChunk(nonce, blocks, length);
         }
@@ -86,7 +78,7 @@ public static class BlockStager
             await failed.CancelAsync();
             while (inFlight.Count > 0)
             {
-                var (task, buffer) = inFlight.Dequeue();
+                var (task, staging) = inFlight.Dequeue();
                 try
                 {
                     await task;
@@ -95,18 +87,26 @@ public static class BlockStager
                 {
                     // The first failure is the one rethrown below; the others are its consequences.
                 }
-                Buffers.Return(buffer);
+                buffers.Return(staging);
             }
             throw;
         }
+        finally
+        {
+            if (buffer is not null)
+            {
+                buffers.Return(buffer);
+            }
+        }
     }
 
-    private static async Task CompleteOldestAsync(Queue<(Task Task, byte[] Buffer)> inFlight)
+    /// <summary>Waits for the oldest block to be staged and hands back its buffer, which nothing reads any more.</summary>
+    private static async Task<byte[]> CompleteOldestAsync(Queue<(Task Task, byte[] Buffer)> inFlight)
     {
         var (task, buffer) = inFlight.Peek();
         await task;
         inFlight.Dequeue();
-        Buffers.Return(buffer);
+        return buffer;
     }
 
     private static async Task StageOneAsync(BlockBlobClient blob, string id, byte[] buffer, int length, CancellationToken cancellationToken)
