@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Registry.Http;
@@ -75,10 +74,7 @@ public static partial class TriggerEndpoints
 
     private static async Task<InvocationRequest?> ReadAsync(HttpContext context)
     {
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = MaxEnvelopeBytes;
-        }
+        RequestBodyLimit.Set(context, MaxEnvelopeBytes);
         try
         {
             return await JsonSerializer.DeserializeAsync(context.Request.Body, InvocationJson.Default.InvocationRequest, context.RequestAborted);

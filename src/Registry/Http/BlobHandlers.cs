@@ -70,17 +70,8 @@ public static class BlobHandlers
     /// <summary>Parses a digest from the request; the error says DIGEST_INVALID or UNSUPPORTED.</summary>
     public static bool TryDigest(string? text, out Digest digest, out OciError error)
     {
-        error = null!;
-        switch (Digest.TryParse(text, out digest))
-        {
-            case DigestParse.Valid:
-                return true;
-            case DigestParse.Unsupported:
-                error = new OciError(OciErrorCode.Unsupported, "only sha256 and sha512 digests are supported", 400);
-                return false;
-            default:
-                error = new OciError(OciErrorCode.DigestInvalid, "a digest is 'sha256:' followed by 64, or 'sha512:' followed by 128, lowercase hex characters");
-                return false;
-        }
+        var parsed = Digest.TryParse(text, out digest);
+        error = parsed == DigestParse.Valid ? null! : new ManifestReference(null, null, parsed).Problem;
+        return parsed == DigestParse.Valid;
     }
 }

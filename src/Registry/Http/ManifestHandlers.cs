@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Oci;
 using Registry.Storage.Manifests;
@@ -14,15 +13,12 @@ public static class ManifestHandlers
     {
         var store = context.RequestServices.GetRequiredService<ManifestStore>();
         var withContent = HttpMethods.IsGet(context.Request.Method);
-        StoredManifest? manifest = null;
-        if (Tag.TryParse(reference, out var tag))
+        var manifest = ManifestReference.Parse(reference) switch
         {
-            manifest = await store.FindByTagAsync(name, tag, withContent, context.RequestAborted);
-        }
-        else if (Digest.TryParse(reference, out var digest) == DigestParse.Valid)
-        {
-            manifest = await store.FindByDigestAsync(name, digest, withContent, context.RequestAborted);
-        }
+            { Tag: { } tag } => await store.FindByTagAsync(name, tag, withContent, context.RequestAborted),
+            { Digest: { } digest } => await store.FindByDigestAsync(name, digest, withContent, context.RequestAborted),
+            _ => null,
+        };
         if (manifest is null)
         {
             await OciResponses.ErrorAsync(context, OciErrorCode.ManifestUnknown, $"{reference} is not a manifest of repository {name}");
@@ -47,24 +43,14 @@ public static class ManifestHandlers
 
     public static async Task PutAsync(HttpContext context, RepositoryName name, string reference)
     {
-        Tag? tag = null;
-        Digest? expected = null;
-        if (Tag.TryParse(reference, out var parsedTag))
+        var parsed = ManifestReference.Parse(reference);
+        var (tag, expected) = (parsed.Tag, parsed.Digest);
+        if (tag is null && expected is null)
         {
-            tag = parsedTag;
-        }
-        else if (Digest.TryParse(reference, out var parsedDigest) == DigestParse.Valid)
-        {
-            expected = parsedDigest;
-        }
-        else if (reference.StartsWith("sha256:", StringComparison.Ordinal) || reference.StartsWith("sha512:", StringComparison.Ordinal))
-        {
-            await OciResponses.ErrorAsync(context, OciErrorCode.DigestInvalid, "a digest reference is 'sha256:' or 'sha512:' followed by 64 or 128 lowercase hex characters");
-            return;
-        }
-        else
-        {
-            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestInvalid, "the reference is neither a tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}) nor a sha256/sha512 digest");
+            await OciResponses.WriteErrorAsync(context,
+                reference.StartsWith("sha256:", StringComparison.Ordinal) || reference.StartsWith("sha512:", StringComparison.Ordinal)
+                    ? parsed.Problem
+                    : new OciError(OciErrorCode.ManifestInvalid, "the reference is neither a tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}) nor a sha256/sha512 digest"));
             return;
         }
 
@@ -107,19 +93,13 @@ public static class ManifestHandlers
     public static async Task DeleteAsync(HttpContext context, RepositoryName name, string reference)
     {
         var store = context.RequestServices.GetRequiredService<ManifestStore>();
-        OciError? refused;
-        if (Tag.TryParse(reference, out var tag))
+        var parsed = ManifestReference.Parse(reference);
+        var refused = parsed switch
         {
-            refused = await context.RequestServices.GetRequiredService<TagStore>().UntagAsync(name, tag, context.RequestAborted);
-        }
-        else if (BlobHandlers.TryDigest(reference, out var digest, out var error))
-        {
-            refused = await store.DeleteAsync(name, digest, context.RequestAborted);
-        }
-        else
-        {
-            refused = error;
-        }
+            { Tag: { } tag } => await context.RequestServices.GetRequiredService<TagStore>().UntagAsync(name, tag, context.RequestAborted),
+            { Digest: { } digest } => await store.DeleteAsync(name, digest, context.RequestAborted),
+            _ => parsed.Problem,
+        };
         if (refused is not null)
         {
             await OciResponses.WriteErrorAsync(context, refused);
@@ -136,11 +116,8 @@ public static class ManifestHandlers
         {
             return null;
         }
-        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (sizeFeature is { IsReadOnly: false })
-        {
-            sizeFeature.MaxRequestBodySize = null;
-        }
+        // This read stops at the limit itself.
+        RequestBodyLimit.Set(context, null);
         var buffer = new byte[Math.Min(context.Request.ContentLength ?? 64 * 1024, limit) + 1];
         var filled = 0;
         while (true)

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -297,11 +296,7 @@ public static partial class UploadHandlers
     /// </summary>
     private static void AllowLargeBody(HttpContext context)
     {
-        var feature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (feature is { IsReadOnly: false })
-        {
-            feature.MaxRequestBodySize = null;
-        }
+        RequestBodyLimit.Set(context, null);
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,
