@@ -1,4 +1,4 @@
 using Registry.Host;
 
-// Storage preparation (tables, signing key, owner) starts with the host and runs beside it: see StoragePreparation.
+// The startup preparation (tables, signing key, owner) starts with the host and runs beside it: see StartupPreparation.
 await RegistryHost.Build(args).RunAsync();

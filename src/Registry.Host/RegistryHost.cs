@@ -56,7 +56,7 @@ public static class RegistryHost
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        app.MapGet("/", () => "registry").ServedBeforeStoragePrepared();
+        app.MapGet("/", () => "registry").ServedBeforePrepared();
         app.UseRegistry();
         if (underFunctionsHost)
         {

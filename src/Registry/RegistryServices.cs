@@ -72,8 +72,8 @@ public static class RegistryServices
         services.AddHostedService(provider => provider.GetRequiredService<AuditWriter>());
         // After the audit writer: hosts stop their services in reverse, so a preparation still running is cancelled
         // before the writer's last batch waits for it.
-        services.AddSingleton<StoragePreparation>();
-        services.AddHostedService(provider => provider.GetRequiredService<StoragePreparation>());
+        services.AddSingleton<StartupPreparation>();
+        services.AddHostedService(provider => provider.GetRequiredService<StartupPreparation>());
         services.AddSingleton<GarbageCollector>();
         services.AddSingleton<IScheduledJob, UploadCleanupJob>();
         services.AddSingleton<IScheduledJob, GarbageCollectionJob>();
@@ -83,7 +83,7 @@ public static class RegistryServices
     }
 
     /// <summary>
-    /// Adds request telemetry, auditing, the error mapping, the wait for storage preparation and the routes (<c>/v2/</c>,
+    /// Adds request telemetry, auditing, the error mapping, the wait for the start's preparation and the routes (<c>/v2/</c>,
     /// the token endpoint, <c>/health</c>).
     /// </summary>
     public static WebApplication UseRegistry(this WebApplication app)
@@ -92,7 +92,7 @@ public static class RegistryServices
         app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseMiddleware<AuditMiddleware>();
         app.UseMiddleware<OciFaultMiddleware>();
-        app.UseMiddleware<StoragePreparationMiddleware>();
+        app.UseMiddleware<StartupPreparationMiddleware>();
         app.MapRegistry();
         app.MapTokenEndpoint();
         app.MapHealth();

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NCrontab;
+using Registry.Diagnostics;
 using Registry.Jobs;
 using Registry.Startup;
 
@@ -10,11 +11,11 @@ namespace Registry.Host.Scheduling;
 /// <summary>
 /// Standalone, runs every <see cref="IScheduledJob"/> on the schedule its function.json would give it under the
 /// Functions host: the NCRONTAB expression (six fields, seconds first, UTC) in the job's app setting, or its default.
-/// A run first waits for <see cref="StoragePreparation"/>; a run that fails, or finds storage unprepared, is logged and
+/// A run first waits for <see cref="StartupPreparation"/>; a run that fails, or finds storage unprepared, is logged and
 /// the next occurrence comes as usual; runs of one job never overlap here.
 /// </summary>
 public sealed partial class InProcessScheduler(
-    IEnumerable<IScheduledJob> jobs, StoragePreparation preparation, IConfiguration configuration, TimeProvider time, ILogger<InProcessScheduler> logger)
+    IEnumerable<IScheduledJob> jobs, StartupPreparation preparation, IConfiguration configuration, TimeProvider time, ILogger<InProcessScheduler> logger)
     : BackgroundService
 {
     /// <summary>Each job's parsed schedule; throws with every bad setting named, so a typo stops the start.</summary>
@@ -77,9 +78,9 @@ public sealed partial class InProcessScheduler(
         }
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Job}: {Status}: {Summary}")]
+    [LoggerMessage(EventId = LogEvents.Scheduler + 1, Level = LogLevel.Information, Message = "{Job}: {Status}: {Summary}")]
     private static partial void LogJobRan(ILogger logger, string job, string status, string summary);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "{Job} failed; it runs again at its next occurrence")]
+    [LoggerMessage(EventId = LogEvents.Scheduler + 2, Level = LogLevel.Error, Message = "{Job} failed; it runs again at its next occurrence")]
     private static partial void LogJobFailed(ILogger logger, string job, Exception exception);
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
+using Registry.Diagnostics;
 using Registry.Http;
 using Registry.Jobs;
 
@@ -93,9 +94,9 @@ public static partial class TriggerEndpoints
             InvocationJson.Default.InvocationResponse, context.RequestAborted);
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Job}: {Status}: {Summary}")]
+    [LoggerMessage(EventId = LogEvents.Triggers + 1, Level = LogLevel.Information, Message = "{Job}: {Status}: {Summary}")]
     private static partial void LogJobRan(ILogger logger, string job, string status, string summary);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "{Job} failed")]
+    [LoggerMessage(EventId = LogEvents.Triggers + 2, Level = LogLevel.Error, Message = "{Job} failed")]
     private static partial void LogJobFailed(ILogger logger, string job, Exception exception);
 }

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Azure;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Registry.Diagnostics;
 using Registry.Startup;
 using Registry.Storage.Audit;
 
@@ -23,7 +24,7 @@ namespace Registry.Audit;
 /// <para>Stopping the host writes what is queued, retrying as long as the host's shutdown time allows; what is still
 /// unwritten then is counted in the log. A crash loses what is queued.</para>
 /// </summary>
-public sealed partial class AuditWriter(AuditLog log, StoragePreparation preparation, TimeProvider time, ILogger<AuditWriter> logger)
+public sealed partial class AuditWriter(AuditLog log, StartupPreparation preparation, TimeProvider time, ILogger<AuditWriter> logger)
     : BackgroundService
 {
     public const int Capacity = 10_000;
@@ -140,7 +141,7 @@ public sealed partial class AuditWriter(AuditLog log, StoragePreparation prepara
                 LogRefused(logger, batch.Count, e.Status, e);
             }
             catch (Exception e) when (e is RequestFailedException or IOException or AggregateException or TimeoutException
-                or OperationCanceledException or StorageNotPreparedException)
+                or OperationCanceledException or StartupNotPreparedException)
             {
                 LogUnavailable(logger, e);
                 return false;
@@ -151,18 +152,18 @@ public sealed partial class AuditWriter(AuditLog log, StoragePreparation prepara
         return true;
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "audit queue full: record of {Action} {Path} dropped")]
+    [LoggerMessage(EventId = LogEvents.AuditWriter + 1, Level = LogLevel.Warning, Message = "audit queue full: record of {Action} {Path} dropped")]
     private static partial void LogDropped(ILogger logger, string action, string path);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Count} audit records could not be written yet; next try in {Delay}")]
+    [LoggerMessage(EventId = LogEvents.AuditWriter + 2, Level = LogLevel.Warning, Message = "{Count} audit records could not be written yet; next try in {Delay}")]
     private static partial void LogWriteFailed(ILogger logger, int count, TimeSpan delay);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "{Count} audit records were lost: storage did not take them before the host's shutdown time was over")]
+    [LoggerMessage(EventId = LogEvents.AuditWriter + 3, Level = LogLevel.Error, Message = "{Count} audit records were lost: storage did not take them before the host's shutdown time was over")]
     private static partial void LogLost(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "{Count} audit records were refused by storage ({Status}) and dropped")]
+    [LoggerMessage(EventId = LogEvents.AuditWriter + 4, Level = LogLevel.Error, Message = "{Count} audit records were refused by storage ({Status}) and dropped")]
     private static partial void LogRefused(ILogger logger, int count, int status, Exception exception);
 
-    [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "audit write failed: storage unavailable")]
+    [LoggerMessage(EventId = LogEvents.AuditWriter + 5, Level = LogLevel.Debug, Message = "audit write failed: storage unavailable")]
     private static partial void LogUnavailable(ILogger logger, Exception exception);
 }

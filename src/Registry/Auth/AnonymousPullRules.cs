@@ -34,7 +34,7 @@ public sealed class AnonymousPullRules(StorageClients clients, TimeProvider time
     public async Task AddAsync(string pattern, CancellationToken cancellationToken)
     {
         ThrowIfInvalid(pattern);
-        await clients.Auth.UpsertEntityAsync(new TableEntity(Partition, TableKeys.RepositoryPattern(pattern)), TableUpdateMode.Replace, cancellationToken);
+        await clients.AuthTable.UpsertEntityAsync(new TableEntity(Partition, TableKeys.RepositoryPattern(pattern)), TableUpdateMode.Replace, cancellationToken);
         Interlocked.Increment(ref _generation);
     }
 
@@ -46,7 +46,7 @@ public sealed class AnonymousPullRules(StorageClients clients, TimeProvider time
             return false;
         }
         // The SDK treats a delete of a missing entity as done: the 404 comes back as the status, not as an exception.
-        var response = await clients.Auth.DeleteEntityAsync(Partition, TableKeys.RepositoryPattern(pattern), ETag.All, cancellationToken);
+        var response = await clients.AuthTable.DeleteEntityAsync(Partition, TableKeys.RepositoryPattern(pattern), ETag.All, cancellationToken);
         Interlocked.Increment(ref _generation);
         return response.Status != 404;
     }
@@ -55,7 +55,7 @@ public sealed class AnonymousPullRules(StorageClients clients, TimeProvider time
     public async Task<IReadOnlyList<string>> ListAsync(CancellationToken cancellationToken)
     {
         var patterns = new List<string>();
-        await foreach (var entity in clients.Auth.QueryAsync<TableEntity>(
+        await foreach (var entity in clients.AuthTable.QueryAsync<TableEntity>(
             e => e.PartitionKey == Partition, select: ["RowKey"], cancellationToken: cancellationToken))
         {
             patterns.Add(TableKeys.RepositoryPatternFromKey(entity.RowKey));

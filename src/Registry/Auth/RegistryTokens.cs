@@ -30,7 +30,7 @@ public sealed class RegistryTokens(StorageClients clients, TimeProvider time)
         {
             return null;
         }
-        var response = await clients.Auth.GetEntityIfExistsAsync<TableEntity>(Partition, name, cancellationToken: cancellationToken);
+        var response = await clients.AuthTable.GetEntityIfExistsAsync<TableEntity>(Partition, name, cancellationToken: cancellationToken);
         return response.HasValue ? FromEntity(response.Value!) : null;
     }
 
@@ -48,7 +48,7 @@ public sealed class RegistryTokens(StorageClients clients, TimeProvider time)
             ["ExpiresOn"] = token.ExpiresOn,
             ["Rules"] = JsonSerializer.Serialize(token.Rules.Select(r => new RuleDocument(r.Pattern, [.. r.Actions])).ToList(), AuthJson.Default.ListRuleDocument),
         };
-        await clients.Auth.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
+        await clients.AuthTable.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
     }
 
     /// <summary>
@@ -58,7 +58,7 @@ public sealed class RegistryTokens(StorageClients clients, TimeProvider time)
     public async Task<IReadOnlyList<RegistryToken>> ListAsync(CancellationToken cancellationToken)
     {
         var tokens = new List<RegistryToken>();
-        await foreach (var entity in clients.Auth.QueryAsync<TableEntity>(e => e.PartitionKey == Partition, cancellationToken: cancellationToken))
+        await foreach (var entity in clients.AuthTable.QueryAsync<TableEntity>(e => e.PartitionKey == Partition, cancellationToken: cancellationToken))
         {
             tokens.Add(FromEntity(entity));
         }
@@ -73,7 +73,7 @@ public sealed class RegistryTokens(StorageClients clients, TimeProvider time)
             return false;
         }
         // The SDK treats a delete of a missing entity as done: the 404 comes back as the status, not as an exception.
-        var response = await clients.Auth.DeleteEntityAsync(Partition, name, ETag.All, cancellationToken);
+        var response = await clients.AuthTable.DeleteEntityAsync(Partition, name, ETag.All, cancellationToken);
         return response.Status != 404;
     }
 

@@ -75,7 +75,7 @@ public sealed class SigningKeys : IDisposable
         {
             return;
         }
-        var table = (_clients ?? throw new InvalidOperationException("no storage to load the signing key from")).Auth;
+        var table = (_clients ?? throw new InvalidOperationException("no storage to load the signing key from")).AuthTable;
         var existing = await table.GetEntityIfExistsAsync<TableEntity>(Partition, Row, ["Pem"], cancellationToken);
         if (existing.HasValue && existing.Value!.GetString("Pem") is { Length: > 0 } stored)
         {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Registry.Diagnostics;
 
 namespace Registry.Auth;
 
@@ -117,6 +118,6 @@ public sealed partial class TokenDirectory(RegistryTokens tokens, IOptions<AuthO
         });
     }
 
-    [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "Re-reading registry token {Name} in the background failed")]
+    [LoggerMessage(EventId = LogEvents.TokenDirectory + 1, Level = LogLevel.Warning, Message = "Re-reading registry token {Name} in the background failed")]
     private static partial void LogRefreshFailed(ILogger logger, string name, Exception exception);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Registry.Diagnostics;
 using Registry.Oci;
 using Registry.Storage;
 using Registry.Storage.Audit;
@@ -207,12 +208,12 @@ public sealed partial class GarbageCollector(
         }
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "garbage collection: {Summary}")]
+    [LoggerMessage(EventId = LogEvents.Collection + 1, Level = LogLevel.Information, Message = "garbage collection: {Summary}")]
     private static partial void LogRun(ILogger logger, string summary);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "garbage collection: the deleted manifest {Digest} of {Repository} could not be read; what it used is reviewed when next touched")]
+    [LoggerMessage(EventId = LogEvents.Collection + 2, Level = LogLevel.Warning, Message = "garbage collection: the deleted manifest {Digest} of {Repository} could not be read; what it used is reviewed when next touched")]
     private static partial void LogUnreadable(ILogger logger, string repository, string digest);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "garbage collection: {Count} audit records of deletions could not be written")]
+    [LoggerMessage(EventId = LogEvents.Collection + 3, Level = LogLevel.Error, Message = "garbage collection: {Count} audit records of deletions could not be written")]
     private static partial void LogAuditFailed(ILogger logger, int count, Exception exception);
 }

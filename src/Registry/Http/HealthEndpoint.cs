@@ -10,7 +10,7 @@ namespace Registry.Http;
 
 /// <summary>
 /// <c>GET /health</c>, without credentials: 200 when both Blob and Table storage answer within
-/// <see cref="Deadline"/> and the start's <see cref="StoragePreparation"/> is done (it waits for a running attempt
+/// <see cref="Deadline"/> and the start's <see cref="StartupPreparation"/> is done (it waits for a running attempt
 /// within the same deadline, and starts a new one after a failure), otherwise 503. Each probe costs one container
 /// read and one point read of an entity that never exists; the body names which part failed and nothing else.
 /// </summary>
@@ -20,7 +20,7 @@ public static class HealthEndpoint
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], CheckAsync).ServedBeforeStoragePrepared();
+        endpoints.MapMethods("/health", [HttpMethods.Get, HttpMethods.Head], CheckAsync).ServedBeforePrepared();
         return endpoints;
     }
 
@@ -29,7 +29,7 @@ public static class HealthEndpoint
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         deadline.CancelAfter(Deadline);
         var storage = context.RequestServices.GetRequiredService<StorageProbe>().ProbeAsync(deadline.Token);
-        var prepared = PreparedAsync(context.RequestServices.GetRequiredService<StoragePreparation>(), deadline.Token);
+        var prepared = PreparedAsync(context.RequestServices.GetRequiredService<StartupPreparation>(), deadline.Token);
         var ((blobOk, tableOk), preparedOk) = (await storage, await prepared);
         var healthy = blobOk && tableOk && preparedOk;
         context.Response.StatusCode = healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
@@ -51,14 +51,14 @@ public static class HealthEndpoint
     }
 
     /// <summary>Whether preparation is done or finishes before the deadline; its failure was logged where it happened.</summary>
-    private static async Task<bool> PreparedAsync(StoragePreparation preparation, CancellationToken cancellationToken)
+    private static async Task<bool> PreparedAsync(StartupPreparation preparation, CancellationToken cancellationToken)
     {
         try
         {
             await preparation.EnsureAsync(cancellationToken);
             return true;
         }
-        catch (Exception e) when (e is StorageNotPreparedException or OperationCanceledException)
+        catch (Exception e) when (e is StartupNotPreparedException or OperationCanceledException)
         {
             return false;
         }

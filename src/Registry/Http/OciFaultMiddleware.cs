@@ -2,6 +2,7 @@ using Azure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Registry.Diagnostics;
 using Registry.Oci;
 using Registry.Startup;
 using Registry.Storage;
@@ -11,7 +12,7 @@ namespace Registry.Http;
 /// <summary>
 /// Turns the failures that are not the client's fault, and not a bug, into OCI errors: storage unavailable or
 /// too slow (a call past its deadline, see <see cref="Storage.StorageRetryPolicy"/>; the request past its
-/// <see cref="RequestBudget"/>, which starts here), or not prepared at start (<see cref="StorageNotPreparedException"/>)
+/// <see cref="RequestBudget"/>, which starts here), or not prepared at start (<see cref="StartupNotPreparedException"/>)
 /// → 503 with Retry-After; a body that broke off or overran its limit → 400/413. A client that went away gets nothing.
 /// Anything else is a bug and stays a 500.
 /// </summary>
@@ -65,7 +66,7 @@ public sealed partial class OciFaultMiddleware(
     {
         RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
         // IOException: a try that broke off, when it was not retried (see StorageRetryPolicy).
-        TimeoutException or TaskCanceledException or IOException or System.Net.Http.HttpRequestException or StorageNotPreparedException => true,
+        TimeoutException or TaskCanceledException or IOException or System.Net.Http.HttpRequestException or StartupNotPreparedException => true,
         // What the SDK throws once its retries are spent: every try failed, on the network or with a 5xx.
         AggregateException a => a.InnerExceptions.All(inner => inner is IOException || IsStorageUnavailable(inner)),
         _ => false,
@@ -81,15 +82,15 @@ public sealed partial class OciFaultMiddleware(
         await OciResponses.WriteErrorAsync(context, error);
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "{Method} {Path}: the client went away")]
+    [LoggerMessage(EventId = LogEvents.Faults + 1, Level = LogLevel.Debug, Message = "{Method} {Path}: the client went away")]
     private static partial void LogClientGone(ILogger logger, string method, PathString path);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{Method} {Path}: unreadable request body: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.Faults + 2, Level = LogLevel.Information, Message = "{Method} {Path}: unreadable request body: {Reason}")]
     private static partial void LogBadBody(ILogger logger, string method, PathString path, string reason);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "{Method} {Path}: storage unavailable")]
+    [LoggerMessage(EventId = LogEvents.Faults + 3, Level = LogLevel.Warning, Message = "{Method} {Path}: storage unavailable")]
     private static partial void LogStorageUnavailable(ILogger logger, string method, PathString path, Exception exception);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "{Method} {Path}: not answered within the request budget of {Budget}")]
+    [LoggerMessage(EventId = LogEvents.Faults + 4, Level = LogLevel.Warning, Message = "{Method} {Path}: not answered within the request budget of {Budget}")]
     private static partial void LogBudgetSpent(ILogger logger, string method, PathString path, TimeSpan budget);
 }

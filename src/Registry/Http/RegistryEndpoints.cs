@@ -18,7 +18,7 @@ public static class RegistryEndpoints
     public static IEndpointRouteBuilder MapRegistry(this IEndpointRouteBuilder endpoints)
     {
         var v2 = endpoints.MapGroup("/v2");
-        v2.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], ApiVersion).ServedBeforeStoragePrepared();
+        v2.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], ApiVersion).ServedBeforePrepared();
         v2.MapMethods("/{**path}", [HttpMethods.Get, HttpMethods.Head, HttpMethods.Put, HttpMethods.Patch, HttpMethods.Post, HttpMethods.Delete], DispatchAsync);
         return endpoints;
     }
@@ -33,7 +33,7 @@ public static class RegistryEndpoints
         if (!StringValues.IsNullOrEmpty(context.Request.Headers.Authorization))
         {
             // Credentials are checked against the owner token and the signing key.
-            await context.RequestServices.GetRequiredService<StoragePreparation>().EnsureAsync(context.RequestAborted);
+            await context.RequestServices.GetRequiredService<StartupPreparation>().EnsureAsync(context.RequestAborted);
         }
         if (!await context.RequestServices.GetRequiredService<AccessGate>().AuthenticateAsync(context))
         {

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Registry.Diagnostics;
 using Registry.Oci;
 using Registry.Storage;
 using Registry.Storage.Blobs;
@@ -299,7 +300,7 @@ public static partial class UploadHandlers
         RequestBodyLimit.Set(context, null);
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+    [LoggerMessage(EventId = LogEvents.Uploads + 1, Level = LogLevel.Information,
         Message = "{Method} {Path}: the request body stalled ({Stall}) and was ended; bytes of the upload kept: {Kept}")]
     private static partial void LogStalled(ILogger logger, string method, PathString path, BodyStall stall, long? kept);
 }

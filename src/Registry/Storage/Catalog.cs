@@ -18,7 +18,7 @@ public sealed class Catalog(StorageClients clients, TimeProvider time)
         {
             return;
         }
-        await clients.Repositories.UpsertEntityAsync(new CatalogEntity
+        await clients.RepositoriesTable.UpsertEntityAsync(new CatalogEntity
         {
             PartitionKey = TableKeys.CatalogPartition,
             RowKey = key,
@@ -29,7 +29,7 @@ public sealed class Catalog(StorageClients clients, TimeProvider time)
 
     public async Task<bool> ExistsAsync(RepositoryName repository, CancellationToken cancellationToken)
     {
-        var response = await clients.Repositories.GetEntityIfExistsAsync<CatalogEntity>(
+        var response = await clients.RepositoriesTable.GetEntityIfExistsAsync<CatalogEntity>(
             TableKeys.CatalogPartition, TableKeys.Repository(repository), ["RowKey"], cancellationToken);
         return response.HasValue;
     }
@@ -38,6 +38,6 @@ public sealed class Catalog(StorageClients clients, TimeProvider time)
     public IAsyncEnumerable<string> ListAsync(string? last, int limit, CancellationToken cancellationToken)
     {
         var after = last is not null && RepositoryName.TryParse(last, out var lastName) ? TableKeys.Repository(lastName) : last ?? "";
-        return KeyRange.ListAsync(clients.Repositories, TableKeys.CatalogPartition, "", after, limit, TableKeys.RepositoryFromKey, cancellationToken);
+        return KeyRange.ListAsync(clients.RepositoriesTable, TableKeys.CatalogPartition, "", after, limit, TableKeys.RepositoryFromKey, cancellationToken);
     }
 }

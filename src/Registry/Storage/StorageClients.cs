@@ -40,25 +40,25 @@ public sealed class StorageClients
     public BlobContainerClient Container => _clients.Value.Container;
 
     /// <summary>Per-repository partitions: tags, manifests, links, uploads, referrers, events, and the catalog.</summary>
-    public TableClient Repositories => _clients.Value.Repositories;
+    public TableClient RepositoriesTable => _clients.Value.Repositories;
 
     /// <summary>The global content index: digest → committed blob, and which repositories reference it.</summary>
-    public TableClient Blobs => _clients.Value.Blobs;
+    public TableClient BlobsTable => _clients.Value.Blobs;
 
     /// <summary>Registry tokens (credentials and their scope maps).</summary>
-    public TableClient Auth => _clients.Value.Auth;
+    public TableClient AuthTable => _clients.Value.Auth;
 
     /// <summary>The append-only audit log, one partition per UTC day.</summary>
-    public TableClient Audit => _clients.Value.Audit;
+    public TableClient AuditTable => _clients.Value.Audit;
 
     public async Task CreateIfMissingAsync(CancellationToken cancellationToken)
     {
         await Task.WhenAll(
             Container.CreateIfNotExistsAsync(cancellationToken: cancellationToken),
-            Repositories.CreateIfNotExistsAsync(cancellationToken),
-            Blobs.CreateIfNotExistsAsync(cancellationToken),
-            Auth.CreateIfNotExistsAsync(cancellationToken),
-            Audit.CreateIfNotExistsAsync(cancellationToken));
+            RepositoriesTable.CreateIfNotExistsAsync(cancellationToken),
+            BlobsTable.CreateIfNotExistsAsync(cancellationToken),
+            AuthTable.CreateIfNotExistsAsync(cancellationToken),
+            AuditTable.CreateIfNotExistsAsync(cancellationToken));
     }
 
     private static Clients Create(StorageOptions o, List<HttpPipelinePolicy> policies, TimeProvider time)

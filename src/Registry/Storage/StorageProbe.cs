@@ -1,5 +1,6 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
+using Registry.Diagnostics;
 
 namespace Registry.Storage;
 
@@ -15,7 +16,7 @@ public sealed partial class StorageProbe(StorageClients clients, ILogger<Storage
     public async Task<StorageHealth> ProbeAsync(CancellationToken cancellationToken)
     {
         var blob = ProbeAsync("blob", async ct => await clients.Container.ExistsAsync(ct), cancellationToken);
-        var table = ProbeAsync("table", async ct => await clients.Repositories.GetEntityIfExistsAsync<TableEntity>(
+        var table = ProbeAsync("table", async ct => await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(
             "~health", "probe", ["PartitionKey"], ct), cancellationToken);
         return new StorageHealth(await blob, await table);
     }
@@ -36,6 +37,6 @@ public sealed partial class StorageProbe(StorageClients clients, ILogger<Storage
         }
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "health probe of {Service} storage failed")]
+    [LoggerMessage(EventId = LogEvents.StorageProbe + 1, Level = LogLevel.Warning, Message = "health probe of {Service} storage failed")]
     private static partial void LogProbeFailed(ILogger logger, string service, Exception exception);
 }

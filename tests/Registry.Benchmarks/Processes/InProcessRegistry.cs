@@ -56,7 +56,7 @@ internal sealed class InProcessRegistry : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken);
             // Prepared before counting: the counts are of requests, not of the start.
-            await app.Services.GetRequiredService<StoragePreparation>().EnsureAsync(cancellationToken);
+            await app.Services.GetRequiredService<StartupPreparation>().EnsureAsync(cancellationToken);
         }
         catch
         {

@@ -42,7 +42,7 @@ public sealed class AnonymousCommandTests(AdminStorage storage)
         var id = Guid.NewGuid().ToString("N")[..10];
         await storage.RunAsync("anonymous", "add", $"team{id}/sub/*");
 
-        var entity = await storage.Clients.Auth.GetEntityIfExistsAsync<TableEntity>("anonymous", $"team{id}.~sub.~*");
+        var entity = await storage.Clients.AuthTable.GetEntityIfExistsAsync<TableEntity>("anonymous", $"team{id}.~sub.~*");
 
         Assert.True(entity.HasValue);
         await storage.RunAsync("anonymous", "remove", $"team{id}/sub/*");

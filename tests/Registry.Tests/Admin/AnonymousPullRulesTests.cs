@@ -96,7 +96,7 @@ public sealed class AnonymousPullRulesTests(AdminStorage storage)
         var calls = new CallCounter();
         var options = new StorageOptions { ConnectionString = storage.Azurite.ConnectionString, AuthTable = "auth" + Guid.NewGuid().ToString("N")[..12] };
         var clients = new StorageClients(Options.Create(options), [calls]);
-        await clients.Auth.CreateIfNotExistsAsync();
+        await clients.AuthTable.CreateIfNotExistsAsync();
         return (clients, calls);
     }
 

@@ -96,7 +96,7 @@ public sealed class CollectedStorage : IAsyncDisposable
     public async Task<string?> BlobNameOfAsync(string digest)
     {
         Assert.Equal(DigestParse.Valid, Digest.TryParse(digest, out var parsed));
-        var row = await Storage.Blobs.GetEntityIfExistsAsync<ContentEntity>(TableKeys.Content(parsed), TableKeys.ContentRow);
+        var row = await Storage.BlobsTable.GetEntityIfExistsAsync<ContentEntity>(TableKeys.Content(parsed), TableKeys.ContentRow);
         return row.HasValue ? row.Value!.BlobName : null;
     }
 
@@ -104,7 +104,7 @@ public sealed class CollectedStorage : IAsyncDisposable
     public async Task<bool> RowExistsAsync(string repository, string rowKey)
     {
         Assert.True(RepositoryName.TryParse(repository, out var name));
-        return (await Storage.Repositories.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(TableKeys.Repository(name), rowKey)).HasValue;
+        return (await Storage.RepositoriesTable.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(TableKeys.Repository(name), rowKey)).HasValue;
     }
 
     public async Task<bool> BlobExistsAsync(string blobName) => await Storage.Container.GetBlobClient(blobName).ExistsAsync();

@@ -39,7 +39,7 @@ public sealed class ExtraRegistry : IAsyncDisposable
         await app.StartAsync();
         if (waitForStorage)
         {
-            await app.Services.GetRequiredService<StoragePreparation>().EnsureAsync(CancellationToken.None);
+            await app.Services.GetRequiredService<StartupPreparation>().EnsureAsync(CancellationToken.None);
         }
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ExtraRegistry(app, new Uri(address));

@@ -50,7 +50,7 @@ public sealed class RegistryFixture : IAsyncLifetime
         ]);
         await _app.StartAsync();
         // Tests also reach storage through the services directly: its tables must exist first.
-        await _app.Services.GetRequiredService<StoragePreparation>().EnsureAsync(CancellationToken.None);
+        await _app.Services.GetRequiredService<StartupPreparation>().EnsureAsync(CancellationToken.None);
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
         Client = new HttpClient(new BearerTokenHandler(BaseAddress, AdminName, AdminPassword, followRedirects: false)) { BaseAddress = BaseAddress };

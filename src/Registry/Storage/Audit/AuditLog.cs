@@ -37,7 +37,7 @@ public sealed class AuditLog(StorageClients clients)
     public async Task AppendAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        await clients.Audit.AddEntityAsync(Row(entry), cancellationToken);
+        await clients.AuditTable.AddEntityAsync(Row(entry), cancellationToken);
     }
 
     /// <summary>The most rows one <see cref="AuditBatch"/> holds: the Table limit of an entity-group transaction.</summary>
@@ -58,7 +58,7 @@ public sealed class AuditLog(StorageClients clients)
         ArgumentNullException.ThrowIfNull(batch);
         try
         {
-            await clients.Audit.SubmitTransactionAsync(batch.Rows, cancellationToken);
+            await clients.AuditTable.SubmitTransactionAsync(batch.Rows, cancellationToken);
             return true;
         }
         catch (TableTransactionFailedException e) when (e.Status == 409)
@@ -98,7 +98,7 @@ public sealed class AuditLog(StorageClients clients)
             {
                 filter += " and " + TableClient.CreateQueryFilter($"Actor eq {actor}");
             }
-            await foreach (var row in clients.Audit.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+            await foreach (var row in clients.AuditTable.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
             {
                 yield return new AuditEntry(
                     row.GetDateTimeOffset("At") ?? default, row.GetString("Actor") ?? "", row.GetString("Action") ?? "",

@@ -43,7 +43,7 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
     /// <summary>The link as storage has it now (what a manifest push and a mount check against), or null.</summary>
     public async Task<BlobInfo?> FindCurrentAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
-        var response = await clients.Repositories.GetEntityIfExistsAsync<BlobLinkEntity>(
+        var response = await clients.RepositoriesTable.GetEntityIfExistsAsync<BlobLinkEntity>(
             TableKeys.Repository(repository), TableKeys.BlobLink(digest), cancellationToken: cancellationToken);
         return response.HasValue ? new BlobInfo(digest, response.Value!.Size, response.Value.BlobName) : null;
     }
@@ -71,18 +71,18 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
         {
             if (completedSession is null)
             {
-                await clients.Repositories.SubmitTransactionAsync(writeLink, cancellationToken);
+                await clients.RepositoriesTable.SubmitTransactionAsync(writeLink, cancellationToken);
             }
             else
             {
                 try
                 {
-                    await clients.Repositories.SubmitTransactionAsync(
+                    await clients.RepositoriesTable.SubmitTransactionAsync(
                         [.. writeLink, new TableTransactionAction(TableTransactionActionType.Delete, completedSession, ETag.All)], cancellationToken);
                 }
                 catch (TableTransactionFailedException e) when (e.Status == 404)
                 {
-                    await clients.Repositories.SubmitTransactionAsync(writeLink, cancellationToken);
+                    await clients.RepositoriesTable.SubmitTransactionAsync(writeLink, cancellationToken);
                 }
             }
         }
@@ -123,7 +123,7 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
         var (partition, row) = (TableKeys.Repository(repository), TableKeys.BlobLink(digest));
         try
         {
-            var link = await clients.Repositories.GetEntityIfExistsAsync<TableEntity>(partition, row, ["PartitionKey", "RowKey"], cancellationToken);
+            var link = await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(partition, row, ["PartitionKey", "RowKey"], cancellationToken);
             if (!link.HasValue)
             {
                 return Unknown(repository, digest);
@@ -134,7 +134,7 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
             }
             try
             {
-                if ((await clients.Repositories.DeleteEntityAsync(partition, row, link.Value!.ETag, cancellationToken)).Status == 404)
+                if ((await clients.RepositoriesTable.DeleteEntityAsync(partition, row, link.Value!.ETag, cancellationToken)).Status == 404)
                 {
                     return Unknown(repository, digest);
                 }
@@ -160,7 +160,7 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
     /// </summary>
     public async Task<LinkRow?> FindRowAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
-        var response = await clients.Repositories.GetEntityIfExistsAsync<BlobLinkEntity>(
+        var response = await clients.RepositoriesTable.GetEntityIfExistsAsync<BlobLinkEntity>(
             TableKeys.Repository(repository), TableKeys.BlobLink(digest), ["PartitionKey", "RowKey", "Timestamp", "Size", "BlobName"], cancellationToken);
         return response.HasValue ? new LinkRow(response.Value!.Size, response.Value.ETag, response.Value.Timestamp) : null;
     }
@@ -175,7 +175,7 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
         try
         {
             // A missing entity comes back as a 404 response, not an exception: another collector deleted it.
-            if ((await clients.Repositories.DeleteEntityAsync(partition, key, row.ETag, cancellationToken)).Status == 404)
+            if ((await clients.RepositoriesTable.DeleteEntityAsync(partition, key, row.ETag, cancellationToken)).Status == 404)
             {
                 return false;
             }

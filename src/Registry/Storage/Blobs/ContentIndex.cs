@@ -44,7 +44,7 @@ public sealed class ContentIndex(StorageClients clients, GarbageReviews reviews,
     /// <summary>The committed blob holding <paramref name="digest"/>, or null when no upload committed it yet.</summary>
     public async Task<ContentEntity?> FindAsync(Digest digest, CancellationToken cancellationToken)
     {
-        var response = await clients.Blobs.GetEntityIfExistsAsync<ContentEntity>(
+        var response = await clients.BlobsTable.GetEntityIfExistsAsync<ContentEntity>(
             TableKeys.Content(digest), TableKeys.ContentRow, cancellationToken: cancellationToken);
         return response.HasValue ? response.Value : null;
     }
@@ -102,7 +102,7 @@ public sealed class ContentIndex(StorageClients clients, GarbageReviews reviews,
         {
             try
             {
-                await clients.Blobs.SubmitTransactionAsync(
+                await clients.BlobsTable.SubmitTransactionAsync(
                 [
                     new TableTransactionAction(TableTransactionActionType.Add, entry),
                     new TableTransactionAction(TableTransactionActionType.UpsertReplace, Reference(digest, repository)),
@@ -154,7 +154,7 @@ public sealed class ContentIndex(StorageClients clients, GarbageReviews reviews,
     {
         try
         {
-            await clients.Blobs.SubmitTransactionAsync(
+            await clients.BlobsTable.SubmitTransactionAsync(
             [
                 new TableTransactionAction(TableTransactionActionType.UpdateMerge,
                     new TableEntity(TableKeys.Content(digest), TableKeys.ContentRow) { ["LastReferenced"] = time.GetUtcNow() }, ETag.All),
@@ -176,7 +176,7 @@ public sealed class ContentIndex(StorageClients clients, GarbageReviews reviews,
     /// </summary>
     public async Task ReleaseAsync(Digest digest, RepositoryName repository, CancellationToken cancellationToken, DateTimeOffset? unchangedSince = null)
     {
-        var reference = await clients.Blobs.GetEntityIfExistsAsync<TableEntity>(
+        var reference = await clients.BlobsTable.GetEntityIfExistsAsync<TableEntity>(
             TableKeys.Content(digest), TableKeys.RepositoryRef(repository), ["PartitionKey", "RowKey", "Timestamp"], cancellationToken);
         if (!reference.HasValue || (unchangedSince is { } since && reference.Value!.Timestamp is { } written && written > since))
         {
@@ -198,7 +198,7 @@ public sealed class ContentIndex(StorageClients clients, GarbageReviews reviews,
         }
         try
         {
-            await clients.Blobs.SubmitTransactionAsync(release, cancellationToken);
+            await clients.BlobsTable.SubmitTransactionAsync(release, cancellationToken);
         }
         catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
         {
@@ -230,7 +230,7 @@ public sealed class ContentIndex(StorageClients clients, GarbageReviews reviews,
         }
         var refs = TableClient.CreateQueryFilter(
             $"PartitionKey eq {partition} and RowKey ge {TableKeys.RefPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.RefPrefix)}");
-        await foreach (var _ in clients.Blobs.QueryAsync<TableEntity>(refs, 1, ["RowKey"], cancellationToken))
+        await foreach (var _ in clients.BlobsTable.QueryAsync<TableEntity>(refs, 1, ["RowKey"], cancellationToken))
         {
             return null;
         }
@@ -241,7 +241,7 @@ public sealed class ContentIndex(StorageClients clients, GarbageReviews reviews,
         try
         {
             // The SDK answers a delete of a missing entity with its 404 response, not an exception: another collector won.
-            if ((await clients.Blobs.DeleteEntityAsync(partition, TableKeys.ContentRow, entry.ETag, cancellationToken)).Status == 404)
+            if ((await clients.BlobsTable.DeleteEntityAsync(partition, TableKeys.ContentRow, entry.ETag, cancellationToken)).Status == 404)
             {
                 return null;
             }

@@ -73,7 +73,7 @@ public sealed class ManifestStore(
     /// <summary>The manifest as storage has it now (what a push checks its references against).</summary>
     private async Task<StoredManifest?> FindCurrentByDigestAsync(RepositoryName repository, Digest digest, bool withContent, CancellationToken cancellationToken)
     {
-        var response = await clients.Repositories.GetEntityIfExistsAsync<ManifestEntity>(
+        var response = await clients.RepositoriesTable.GetEntityIfExistsAsync<ManifestEntity>(
             TableKeys.Repository(repository), TableKeys.Manifest(digest), cancellationToken: cancellationToken);
         if (!response.HasValue)
         {
@@ -159,7 +159,7 @@ public sealed class ManifestStore(
     /// </summary>
     private async Task<string> StoreLargeAsync(string partition, Digest digest, string mediaType, byte[] body, CancellationToken cancellationToken)
     {
-        var earlier = await clients.Repositories.GetEntityIfExistsAsync<ManifestEntity>(
+        var earlier = await clients.RepositoriesTable.GetEntityIfExistsAsync<ManifestEntity>(
             partition, TableKeys.Manifest(digest), ["ContentBlob"], cancellationToken);
         if (earlier.HasValue && earlier.Value!.ContentBlob is { } existing && !TableKeys.IsSharedManifestBlobName(existing))
         {
@@ -202,7 +202,7 @@ public sealed class ManifestStore(
         actions.AddRange(writes);
         try
         {
-            await clients.Repositories.SubmitTransactionAsync(actions, cancellationToken);
+            await clients.RepositoriesTable.SubmitTransactionAsync(actions, cancellationToken);
             return null;
         }
         catch (TableTransactionFailedException e) when (e.Status == 404)
@@ -308,7 +308,7 @@ public sealed class ManifestStore(
     public async Task<OciError?> DeleteAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken, bool untaggedOnly = false)
     {
         var partition = TableKeys.Repository(repository);
-        var manifest = await clients.Repositories.GetEntityIfExistsAsync<ManifestEntity>(
+        var manifest = await clients.RepositoriesTable.GetEntityIfExistsAsync<ManifestEntity>(
             partition, TableKeys.Manifest(digest), ["PartitionKey", "RowKey", "Subject", "MediaType", "Size", "Content", "ContentBlob"], cancellationToken);
         if (!manifest.HasValue)
         {
@@ -339,7 +339,7 @@ public sealed class ManifestStore(
         {
             if (tagDeletes.Count + final.Count <= MaxActionsPerTransaction)
             {
-                await clients.Repositories.SubmitTransactionAsync([.. tagDeletes, .. final], cancellationToken);
+                await clients.RepositoriesTable.SubmitTransactionAsync([.. tagDeletes, .. final], cancellationToken);
             }
             else
             {
@@ -351,7 +351,7 @@ public sealed class ManifestStore(
                 }
                 try
                 {
-                    await clients.Repositories.SubmitTransactionAsync(final, cancellationToken);
+                    await clients.RepositoriesTable.SubmitTransactionAsync(final, cancellationToken);
                 }
                 catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
                 {
@@ -387,7 +387,7 @@ public sealed class ManifestStore(
         {
             return false;
         }
-        var current = await clients.Repositories.GetEntityIfExistsAsync<ManifestEntity>(
+        var current = await clients.RepositoriesTable.GetEntityIfExistsAsync<ManifestEntity>(
             TableKeys.Repository(repository), TableKeys.Manifest(digest), ["ContentBlob"], cancellationToken);
         if (current.HasValue && current.Value!.ContentBlob == blobName)
         {
@@ -413,7 +413,7 @@ public sealed class ManifestStore(
     /// <summary>Why a delete's transaction failed on an ETag: the manifest went, became used, or changed.</summary>
     private async Task<OciError> ChangedMeanwhileAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
-        var now = await clients.Repositories.GetEntityIfExistsAsync<TableEntity>(
+        var now = await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(
             TableKeys.Repository(repository), TableKeys.Manifest(digest), ["RowKey"], cancellationToken);
         if (!now.HasValue)
         {
@@ -430,7 +430,7 @@ public sealed class ManifestStore(
         {
             try
             {
-                await clients.Repositories.SubmitTransactionAsync(tags, cancellationToken);
+                await clients.RepositoriesTable.SubmitTransactionAsync(tags, cancellationToken);
                 return;
             }
             catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && e.FailedTransactionActionIndex is { } index && index < tags.Count)
@@ -461,7 +461,7 @@ public sealed class ManifestStore(
             ? TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {prefix} and RowKey lt {TableKeys.PrefixEnd(prefix)}")
             : TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {prefix} and RowKey lt {TableKeys.PrefixEnd(prefix)} and ArtifactType eq {artifactType}");
         var result = new List<Referrer>();
-        await foreach (var row in clients.Repositories.QueryAsync<ReferrerEntity>(filter, cancellationToken: cancellationToken))
+        await foreach (var row in clients.RepositoriesTable.QueryAsync<ReferrerEntity>(filter, cancellationToken: cancellationToken))
         {
             if (Digest.TryParse(row.Digest, out var digest) == DigestParse.Valid)
             {

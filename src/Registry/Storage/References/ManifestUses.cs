@@ -51,7 +51,7 @@ public sealed class ManifestUses(StorageClients clients, TimeProvider time)
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {prefix} and RowKey lt {TableKeys.PrefixEnd(prefix)}");
         var users = new List<ManifestUser>();
         var checkedRows = 0;
-        await foreach (var row in clients.Repositories.QueryAsync<UsedByEntity>(filter, MaxUsersChecked, cancellationToken: cancellationToken))
+        await foreach (var row in clients.RepositoriesTable.QueryAsync<UsedByEntity>(filter, MaxUsersChecked, cancellationToken: cancellationToken))
         {
             if (++checkedRows > MaxUsersChecked || users.Count >= 5)
             {
@@ -61,7 +61,7 @@ public sealed class ManifestUses(StorageClients clients, TimeProvider time)
             {
                 continue;
             }
-            var exists = await clients.Repositories.GetEntityIfExistsAsync<TableEntity>(
+            var exists = await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(
                 partition, TableKeys.Manifest(manifest), ["RowKey"], cancellationToken);
             if (exists.HasValue)
             {
@@ -83,7 +83,7 @@ public sealed class ManifestUses(StorageClients clients, TimeProvider time)
     {
         try
         {
-            await clients.Repositories.DeleteEntityAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken);
+            await clients.RepositoriesTable.DeleteEntityAsync(row.PartitionKey, row.RowKey, row.ETag, cancellationToken);
         }
         catch (RequestFailedException e) when (e.Status == 412)
         {

@@ -40,11 +40,11 @@ public sealed class GarbageReviews(StorageClients clients, TimeProvider time)
 
     /// <summary>Marks <paramref name="repository"/> as having reviews; call before the transaction that adds one.</summary>
     public Task MarkRepositoryAsync(RepositoryName repository, CancellationToken cancellationToken) =>
-        MarkAsync(clients.Repositories, TableKeys.Repository(repository), cancellationToken);
+        MarkAsync(clients.RepositoriesTable, TableKeys.Repository(repository), cancellationToken);
 
     /// <summary>Marks <paramref name="digest"/>'s content partition as having a review; call before the transaction that adds it.</summary>
     public Task MarkContentAsync(Digest digest, CancellationToken cancellationToken) =>
-        MarkAsync(clients.Blobs, TableKeys.Content(digest), cancellationToken);
+        MarkAsync(clients.BlobsTable, TableKeys.Content(digest), cancellationToken);
 
     /// <summary>The review of a link just written, for the transaction that writes it.</summary>
     public TableTransactionAction LinkReview(RepositoryName repository, Digest digest) =>
@@ -74,7 +74,7 @@ public sealed class GarbageReviews(StorageClients clients, TimeProvider time)
     /// <summary>The marked repositories (<see cref="TableKeys.Repository"/> keys) or digests, in key order.</summary>
     public async IAsyncEnumerable<ReviewMarker> MarkersAsync(bool content, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var table = content ? clients.Blobs : clients.Repositories;
+        var table = content ? clients.BlobsTable : clients.RepositoriesTable;
         await foreach (var row in table.QueryAsync<TableEntity>(
             $"PartitionKey eq '{TableKeys.CollectionPartition}'", 1000, ["RowKey", "Timestamp"], cancellationToken))
         {
@@ -86,7 +86,7 @@ public sealed class GarbageReviews(StorageClients clients, TimeProvider time)
     public async IAsyncEnumerable<Review> DueAsync(
         bool content, string partition, string prefix, DateTimeOffset before, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var table = content ? clients.Blobs : clients.Repositories;
+        var table = content ? clients.BlobsTable : clients.RepositoriesTable;
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {partition} and RowKey gt {prefix} and RowKey lt {TableKeys.ReviewsBefore(prefix, before)}");
         await foreach (var row in table.QueryAsync<ReviewEntity>(filter, 1000, cancellationToken: cancellationToken))
@@ -107,7 +107,7 @@ public sealed class GarbageReviews(StorageClients clients, TimeProvider time)
     /// <summary>Removes a review once it was acted on; one that another collector removed first is no error.</summary>
     public async Task CompleteAsync(bool content, Review review, CancellationToken cancellationToken)
     {
-        var table = content ? clients.Blobs : clients.Repositories;
+        var table = content ? clients.BlobsTable : clients.RepositoriesTable;
         try
         {
             await table.DeleteEntityAsync(review.Partition, review.RowKey, review.ETag, cancellationToken);
@@ -128,7 +128,7 @@ public sealed class GarbageReviews(StorageClients clients, TimeProvider time)
         {
             return false;
         }
-        var table = content ? clients.Blobs : clients.Repositories;
+        var table = content ? clients.BlobsTable : clients.RepositoriesTable;
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {marker.Key} and RowKey ge {TableKeys.ReviewPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.ReviewPrefix)}");
         await foreach (var _ in table.QueryAsync<TableEntity>(filter, 1, ["RowKey"], cancellationToken))

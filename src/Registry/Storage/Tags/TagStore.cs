@@ -28,7 +28,7 @@ public sealed class TagStore(StorageClients clients, ReadCache cache, TimeProvid
             return known;
         }
         var stamp = cache.Begin(partition);
-        var response = await clients.Repositories.GetEntityIfExistsAsync<TagEntity>(partition, row, cancellationToken: cancellationToken);
+        var response = await clients.RepositoriesTable.GetEntityIfExistsAsync<TagEntity>(partition, row, cancellationToken: cancellationToken);
         if (!response.HasValue)
         {
             return null;
@@ -76,7 +76,7 @@ public sealed class TagStore(StorageClients clients, ReadCache cache, TimeProvid
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {partition} and RowKey ge {TableKeys.TagPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.TagPrefix)} and Digest eq {digest.Value}");
         var tags = new List<TableEntity>();
-        await foreach (var tag in clients.Repositories.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
+        await foreach (var tag in clients.RepositoriesTable.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
         {
             tags.Add(tag);
         }
@@ -90,7 +90,7 @@ public sealed class TagStore(StorageClients clients, ReadCache cache, TimeProvid
     public async Task<OciError?> UntagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken)
     {
         var partition = TableKeys.Repository(repository);
-        var current = await clients.Repositories.GetEntityIfExistsAsync<TagEntity>(
+        var current = await clients.RepositoriesTable.GetEntityIfExistsAsync<TagEntity>(
             partition, TableKeys.Tag(tag), ["PartitionKey", "RowKey", "Digest", "MediaType", "Size"], cancellationToken);
         if (!current.HasValue || Digest.TryParse(current.Value!.Digest, out var digest) != DigestParse.Valid)
         {
@@ -98,7 +98,7 @@ public sealed class TagStore(StorageClients clients, ReadCache cache, TimeProvid
         }
         try
         {
-            await clients.Repositories.SubmitTransactionAsync(
+            await clients.RepositoriesTable.SubmitTransactionAsync(
             [
                 new(TableTransactionActionType.Delete, current.Value, current.Value.ETag),
                 OutboxRows.Record(repository, OutboxActions.Untag, digest, tag, current.Value.MediaType, current.Value.Size, time.GetUtcNow()),
@@ -121,7 +121,7 @@ public sealed class TagStore(StorageClients clients, ReadCache cache, TimeProvid
 
     /// <summary>Tags after <paramref name="last"/> (exclusive) in lexical order, at most <paramref name="limit"/>.</summary>
     public IAsyncEnumerable<string> ListAsync(RepositoryName repository, string? last, int limit, CancellationToken cancellationToken) =>
-        KeyRange.ListAsync(clients.Repositories, TableKeys.Repository(repository), TableKeys.TagPrefix, last ?? "", limit, static key => key, cancellationToken);
+        KeyRange.ListAsync(clients.RepositoriesTable, TableKeys.Repository(repository), TableKeys.TagPrefix, last ?? "", limit, static key => key, cancellationToken);
 
     private static OciError Unknown(RepositoryName repository, Tag tag) =>
         new(OciErrorCode.ManifestUnknown, $"{tag} is not a tag of repository {repository}");

@@ -30,7 +30,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
             HashState = new ResumableSha256().SaveState(),
             Created = time.GetUtcNow(),
         };
-        var response = await clients.Repositories.AddEntityAsync(session, cancellationToken);
+        var response = await clients.RepositoriesTable.AddEntityAsync(session, cancellationToken);
         session.ETag = response.Headers.ETag ?? default;
         return session;
     }
@@ -42,7 +42,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         {
             return null;
         }
-        var response = await clients.Repositories.GetEntityIfExistsAsync<UploadEntity>(
+        var response = await clients.RepositoriesTable.GetEntityIfExistsAsync<UploadEntity>(
             TableKeys.Repository(repository), TableKeys.Upload(uploadId), cancellationToken: cancellationToken);
         if (!response.HasValue || time.GetUtcNow() - response.Value!.Created > SessionLifetime)
         {
@@ -86,7 +86,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         session.Segments = BlockList.Append(session.Segments, staged.Value.Nonce, staged.Value.BlockCount);
         try
         {
-            var response = await clients.Repositories.UpdateEntityAsync(session, session.ETag, TableUpdateMode.Replace, CancellationToken.None);
+            var response = await clients.RepositoriesTable.UpdateEntityAsync(session, session.ETag, TableUpdateMode.Replace, CancellationToken.None);
             session.ETag = response.Headers.ETag ?? default;
             return session;
         }
@@ -196,7 +196,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         var filter = TableClient.CreateQueryFilter(
             $"RowKey ge {TableKeys.UploadPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.UploadPrefix)}");
         int open = 0, removed = 0;
-        await foreach (var row in clients.Repositories.QueryAsync<TableEntity>(
+        await foreach (var row in clients.RepositoriesTable.QueryAsync<TableEntity>(
             filter, 1000, ["PartitionKey", "RowKey", "Created", nameof(UploadEntity.BlobName)], cancellationToken))
         {
             if (row.GetDateTimeOffset("Created") is { } created && created >= cutoff)
@@ -208,7 +208,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
             {
                 await DeleteUnrecordedAsync(blobName, cancellationToken);
             }
-            var response = await clients.Repositories.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken);
+            var response = await clients.RepositoriesTable.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken);
             if (response.Status != 404)
             {
                 removed++;
@@ -242,7 +242,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
 
     /// <summary>Forgets the session; its staged blocks expire uncommitted.</summary>
     public async Task CancelAsync(UploadEntity session, CancellationToken cancellationToken) =>
-        await clients.Repositories.DeleteEntityAsync(session.PartitionKey, session.RowKey, ETag.All, cancellationToken);
+        await clients.RepositoriesTable.DeleteEntityAsync(session.PartitionKey, session.RowKey, ETag.All, cancellationToken);
 
     private async Task<Digest> HashBlobAsync(string blobName, string algorithm, CancellationToken cancellationToken)
     {

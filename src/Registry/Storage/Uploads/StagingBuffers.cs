@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Registry.Diagnostics;
 
 namespace Registry.Storage.Uploads;
 
@@ -138,11 +139,11 @@ public sealed partial class StagingBuffers : IDisposable
         return GC.AllocateUninitializedArray<byte>(BlockStager.BlockSize);
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+    [LoggerMessage(EventId = LogEvents.Staging + 1, Level = LogLevel.Information,
         Message = "an upload was refused: the staging memory (Uploads:StagingMemoryBytes) was all in use, {BytesInUse} bytes, for {Wait}")]
     private static partial void LogFull(ILogger logger, long bytesInUse, TimeSpan wait);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information,
+    [LoggerMessage(EventId = LogEvents.Staging + 2, Level = LogLevel.Information,
         Message = "upload staging memory unused for a while: {Bytes} bytes of idle blocks given back")]
     private static partial void LogTrimmed(ILogger logger, long bytes);
 }

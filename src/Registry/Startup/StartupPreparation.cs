@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Registry.Auth;
+using Registry.Diagnostics;
 using Registry.Storage;
 
 namespace Registry.Startup;
@@ -15,14 +16,14 @@ namespace Registry.Startup;
 ///
 /// <para>It starts with the host and runs in the background, so the process listens at once: <c>GET /v2/</c> without
 /// credentials (the Bearer challenge), <c>GET /</c> and <c>/health</c> are answered without waiting for it, everything
-/// else waits (<see cref="StoragePreparationMiddleware"/>). When an attempt fails, it is logged, everything that waited
-/// for it fails with <see cref="StorageNotPreparedException"/> (503 UNAVAILABLE), and the next caller of
+/// else waits (<see cref="StartupPreparationMiddleware"/>). When an attempt fails, it is logged, everything that waited
+/// for it fails with <see cref="StartupNotPreparedException"/> (503 UNAVAILABLE), and the next caller of
 /// <see cref="EnsureAsync"/> starts another attempt: one transient failure does not leave the instance broken. At most
 /// one attempt runs at a time.</para>
 /// </summary>
-public sealed partial class StoragePreparation(
+public sealed partial class StartupPreparation(
     IOptions<StorageOptions> storage, IOptions<AuthOptions> auth, StorageClients clients, SigningKeys keys, RegistryTokens tokens,
-    TokenDirectory directory, ILogger<StoragePreparation> logger) : IHostedService, IDisposable
+    TokenDirectory directory, ILogger<StartupPreparation> logger) : IHostedService, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -34,7 +35,7 @@ public sealed partial class StoragePreparation(
     /// <summary>
     /// Returns once storage is prepared, starting an attempt when none is running and none has succeeded.
     /// </summary>
-    /// <exception cref="StorageNotPreparedException">The attempt this call waited for failed.</exception>
+    /// <exception cref="StartupNotPreparedException">The attempt this call waited for failed.</exception>
     public Task EnsureAsync(CancellationToken cancellationToken) =>
         IsPrepared ? Task.CompletedTask : WaitAsync(Current(), cancellationToken);
 
@@ -74,7 +75,7 @@ public sealed partial class StoragePreparation(
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new StorageNotPreparedException(e);
+            throw new StartupNotPreparedException(e);
         }
     }
 
@@ -113,11 +114,11 @@ public sealed partial class StoragePreparation(
         await directory.PreloadAsync(cancellationToken);
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Error,
-        Message = "storage preparation failed (tables, signing key, owner); requests that need storage get 503 and the next one tries again")]
+    [LoggerMessage(EventId = LogEvents.Preparation + 1, Level = LogLevel.Error,
+        Message = "startup preparation failed (tables, signing key, owner); requests that need storage get 503 and the next one tries again")]
     private static partial void LogFailed(ILogger logger, Exception exception);
 }
 
-/// <summary>Storage preparation (<see cref="StoragePreparation"/>) failed; the inner exception says why.</summary>
-public sealed class StorageNotPreparedException(Exception inner)
+/// <summary>The startup preparation (<see cref="StartupPreparation"/>) failed; the inner exception says why.</summary>
+public sealed class StartupNotPreparedException(Exception inner)
     : Exception("storage could not be prepared (tables, signing key, owner); a later request tries again", inner);

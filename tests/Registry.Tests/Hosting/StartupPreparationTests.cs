@@ -19,7 +19,7 @@ namespace Registry.Tests.Hosting;
 /// later request prepares it again.
 /// </summary>
 [Collection(RegistryTestGroup.Name)]
-public sealed partial class StoragePreparationTests(RegistryFixture registry)
+public sealed partial class StartupPreparationTests(RegistryFixture registry)
 {
     /// <summary>Holds every storage call until <see cref="Release"/>.</summary>
     private sealed class HeldStorage : HttpPipelinePolicy
@@ -49,7 +49,7 @@ public sealed partial class StoragePreparationTests(RegistryFixture registry)
         {
             await using var instance = await ExtraRegistry.StartAsync(registry.Storage, [],
                 builder => builder.Services.AddSingleton<HttpPipelinePolicy>(held), waitForStorage: false);
-            var preparation = instance.Services.GetRequiredService<StoragePreparation>();
+            var preparation = instance.Services.GetRequiredService<StartupPreparation>();
             using var client = instance.AnonymousClient();
 
             var v2 = await client.GetAsync("/v2/");
@@ -99,7 +99,7 @@ public sealed partial class StoragePreparationTests(RegistryFixture registry)
 
         outage.Failing = false;
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(OwnerTokenRequest())).StatusCode);
-        Assert.True(instance.Services.GetRequiredService<StoragePreparation>().IsPrepared);
+        Assert.True(instance.Services.GetRequiredService<StartupPreparation>().IsPrepared);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
     }
 
