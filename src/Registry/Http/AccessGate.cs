@@ -69,7 +69,7 @@ public sealed class AccessGate(AccessPolicy policy, PublicEndpoint endpoint, IOp
     public static Task TooManyAttemptsAsync(HttpContext context, TimeSpan retryAfter)
     {
         context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        return OciResponses.ErrorAsync(context, OciErrorCode.TooManyRequests, "too many failed logins from this address; retry later");
+        return OciResponses.ErrorAsync(context, Failure.TooManyRequests, "too many failed logins from this address; retry later");
     }
 
     private async Task RefuseAsync(HttpContext context, Caller caller, ResourceAccess? needed)
@@ -93,7 +93,7 @@ public sealed class AccessGate(AccessPolicy policy, PublicEndpoint endpoint, IOp
             challenge.Append(",error=\"insufficient_scope\"");
         }
         context.Response.Headers.WWWAuthenticate = challenge.ToString();
-        await OciResponses.ErrorAsync(context, OciErrorCode.Unauthorized,
+        await OciResponses.ErrorAsync(context, Failure.Unauthorized,
             caller.Problem ?? (needed is null ? "authentication required" : $"access to {needed} requires credentials that grant it"));
     }
 

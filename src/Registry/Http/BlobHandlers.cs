@@ -18,7 +18,7 @@ public static class BlobHandlers
         var blob = await context.RequestServices.GetRequiredService<BlobLinks>().FindAsync(name, digest, context.RequestAborted);
         if (blob is null)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.BlobUnknown, $"{digest} is not in repository {name}");
+            await OciResponses.ErrorAsync(context, Failure.BlobUnknown, $"{digest} is not in repository {name}");
             return;
         }
         var response = context.Response;
@@ -34,8 +34,8 @@ public static class BlobHandlers
         if (range.Answer == RangeAnswer.Unsatisfiable)
         {
             response.Headers.ContentRange = $"bytes */{blob.Size}";
-            await OciResponses.ErrorAsync(context, OciErrorCode.SizeInvalid,
-                $"the requested range is not within the blob's {blob.Size} bytes, or asks for more than {ByteRanges.MaxRanges} ranges", 416);
+            await OciResponses.ErrorAsync(context, Failure.RangeUnsatisfiable,
+                $"the requested range is not within the blob's {blob.Size} bytes, or asks for more than {ByteRanges.MaxRanges} ranges");
             return;
         }
         if (range.Answer == RangeAnswer.ServedHere)

@@ -58,7 +58,7 @@ public static class ListingHandlers
         else if (!MediaTypes.IsWellFormed(artifactType))
         {
             // Pushes are held to the same grammar, so a filter outside it could only ever match nothing.
-            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported,
+            await OciResponses.ErrorAsync(context, Failure.Unsupported,
                 $"artifactType must be a media type such as 'application/vnd.example+json' (at most {MediaTypes.MaxLength} characters)");
             return;
         }
@@ -109,7 +109,7 @@ public static class ListingHandlers
         var hasFirst = await enumerator.MoveNextAsync();
         if (!hasFirst && unknownWhenEmpty is not null && await unknownWhenEmpty())
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.NameUnknown, $"repository {name} is not known to the registry");
+            await OciResponses.ErrorAsync(context, Failure.NameUnknown, $"repository {name} is not known to the registry");
             return;
         }
         var page = new List<string>();
@@ -171,13 +171,13 @@ public static class ListingHandlers
         {
             if (!nText.All(char.IsAsciiDigit))
             {
-                return new OciError(OciErrorCode.Unsupported, $"{{\"n\":\"{nText[..Math.Min(nText.Length, 32)]}\"}} is not a non-negative integer", 400);
+                return new OciError(Failure.Unsupported, $"{{\"n\":\"{nText[..Math.Min(nText.Length, 32)]}\"}} is not a non-negative integer");
             }
             n = nText.Length > 9 ? MaxPage : Math.Min(int.Parse(nText, CultureInfo.InvariantCulture), MaxPage);
         }
         if (last is { Length: > 0 } && last.Length > maxLast)
         {
-            return new OciError(OciErrorCode.Unsupported, $"last may be at most {maxLast} characters", 400);
+            return new OciError(Failure.Unsupported, $"last may be at most {maxLast} characters");
         }
         if (string.IsNullOrEmpty(last))
         {

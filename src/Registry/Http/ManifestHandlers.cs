@@ -21,12 +21,12 @@ public static class ManifestHandlers
         };
         if (manifest is null)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestUnknown, $"{reference} is not a manifest of repository {name}");
+            await OciResponses.ErrorAsync(context, Failure.ManifestUnknown, $"{reference} is not a manifest of repository {name}");
             return;
         }
         if (!Accepts(context.Request.Headers.Accept, manifest.MediaType))
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestUnknown,
+            await OciResponses.ErrorAsync(context, Failure.ManifestUnknown,
                 $"the manifest is {manifest.MediaType}, which the request's Accept header does not list");
             return;
         }
@@ -50,27 +50,27 @@ public static class ManifestHandlers
             await OciResponses.WriteErrorAsync(context,
                 reference.StartsWith("sha256:", StringComparison.Ordinal) || reference.StartsWith("sha512:", StringComparison.Ordinal)
                     ? parsed.Problem
-                    : new OciError(OciErrorCode.ManifestInvalid, "the reference is neither a tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}) nor a sha256/sha512 digest"));
+                    : new OciError(Failure.ManifestInvalid, "the reference is neither a tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}) nor a sha256/sha512 digest"));
             return;
         }
 
         var body = await ReadBoundedAsync(context);
         if (body is null)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestInvalid,
-                $"a manifest may be at most {ManifestParser.MaxManifestBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+            await OciResponses.ErrorAsync(context, Failure.ManifestTooLarge,
+                $"a manifest may be at most {ManifestParser.MaxManifestBytes} bytes");
             return;
         }
         var digest = Digest.Compute(body, expected?.Algorithm ?? Digest.Sha256);
         if (expected is { } e && e != digest)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.DigestInvalid, $"the manifest's digest is {digest}, not {e}");
+            await OciResponses.ErrorAsync(context, Failure.DigestInvalid, $"the manifest's digest is {digest}, not {e}");
             return;
         }
         var document = ManifestParser.Parse(body, context.Request.ContentType, out var problems);
         if (document is null)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.ManifestInvalid, string.Join("; ", problems.Take(20)));
+            await OciResponses.ErrorAsync(context, Failure.ManifestInvalid, string.Join("; ", problems.Take(20)));
             return;
         }
         var stored = await context.RequestServices.GetRequiredService<ManifestStore>().PutAsync(name, tag, digest, document, body, context.RequestAborted);

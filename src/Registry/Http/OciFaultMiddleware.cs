@@ -42,8 +42,8 @@ public sealed partial class OciFaultMiddleware(
         {
             LogBadBody(logger, context.Request.Method, context.Request.Path, e.Message);
             await WriteIfPossibleAsync(context, e.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? new OciError(OciErrorCode.SizeInvalid, "the request body is larger than this endpoint accepts", 413)
-                : new OciError(OciErrorCode.BlobUploadInvalid, $"the request body could not be read: {e.Message}", e.StatusCode));
+                ? new OciError(Failure.BodyTooLarge, "the request body is larger than this endpoint accepts")
+                : new OciError(e.StatusCode == StatusCodes.Status408RequestTimeout ? Failure.UploadBodyIdle : Failure.BodyUnreadable, $"the request body could not be read: {e.Message}"));
         }
         catch (Exception e) when (IsStorageUnavailable(e))
         {
@@ -59,7 +59,7 @@ public sealed partial class OciFaultMiddleware(
     private static Task WriteUnavailableAsync(HttpContext context)
     {
         context.Response.Headers.RetryAfter = "5";
-        return WriteIfPossibleAsync(context, new OciError(OciErrorCode.Unavailable, null, StatusCodes.Status503ServiceUnavailable));
+        return WriteIfPossibleAsync(context, new OciError(Failure.Unavailable));
     }
 
     private static bool IsStorageUnavailable(Exception e) => e switch

@@ -18,7 +18,7 @@ public static class OciResponses
     {
         var response = context.Response;
         response.StatusCode = error.Status;
-        if (error.Status == StatusCodes.Status503ServiceUnavailable && !response.Headers.ContainsKey("Retry-After"))
+        if (error.Code == OciErrorCode.Unavailable && !response.Headers.ContainsKey("Retry-After"))
         {
             response.Headers.RetryAfter = "1";
         }
@@ -47,8 +47,8 @@ public static class OciResponses
         json.WriteEndObject();
     }
 
-    public static Task ErrorAsync(HttpContext context, OciErrorCode code, string? detail = null, int? status = null) =>
-        WriteErrorAsync(context, new OciError(code, detail, status));
+    public static Task ErrorAsync(HttpContext context, Failure failure, string? detail = null) =>
+        WriteErrorAsync(context, new OciError(failure, detail));
 
     /// <summary>Upload progress headers: Location, Range (<c>0-&lt;last byte&gt;</c>, <c>0-0</c> when empty) and the upload id.</summary>
     public static void SetUploadHeaders(HttpResponse response, string name, string uploadId, long offset)

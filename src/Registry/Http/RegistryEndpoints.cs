@@ -55,7 +55,7 @@ public static class RegistryEndpoints
         var method = context.Request.Method;
         if (route is null)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.NameUnknown, "no such endpoint", 404);
+            await OciResponses.ErrorAsync(context, Failure.NameUnknown, "no such endpoint");
             return;
         }
         // The query string is read once, strictly, for every route; handlers take their parameters from it.
@@ -69,7 +69,7 @@ public static class RegistryEndpoints
         {
             // Kestrel has already refused NUL and non-ASCII bytes; an Accept that merely lists other types is the
             // manifest handler's 404.
-            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, "the Accept header contains a control character");
+            await OciResponses.ErrorAsync(context, Failure.Unsupported, "the Accept header contains a control character");
             return;
         }
         var gate = context.RequestServices.GetRequiredService<AccessGate>();
@@ -98,8 +98,8 @@ public static class RegistryEndpoints
         if (!RepositoryName.TryParse(route.Name, out var name))
         {
             await (isRead
-                ? OciResponses.ErrorAsync(context, OciErrorCode.NameUnknown, "invalid repository name", 404)
-                : OciResponses.ErrorAsync(context, OciErrorCode.NameInvalid, $"repository names match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)* and are at most {RepositoryName.MaxLength} characters"));
+                ? OciResponses.ErrorAsync(context, Failure.NameUnknown, "invalid repository name")
+                : OciResponses.ErrorAsync(context, Failure.NameInvalid, $"repository names match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)* and are at most {RepositoryName.MaxLength} characters"));
             return;
         }
         Func<Task>? handler = (route.Kind, method) switch
@@ -158,11 +158,11 @@ public static class RegistryEndpoints
     /// </summary>
     private static OciError QueryError(ParameterProblem problem) => problem.Name switch
     {
-        "digest" or "mount" => new OciError(OciErrorCode.DigestInvalid, problem.Detail, problem.Status),
-        "from" => new OciError(OciErrorCode.NameInvalid, problem.Detail, problem.Status),
-        _ => new OciError(OciErrorCode.Unsupported, problem.Detail, problem.Status),
+        "digest" or "mount" => new OciError(Failure.DigestInvalid, problem.Detail),
+        "from" => new OciError(Failure.NameInvalid, problem.Detail),
+        _ => new OciError(Failure.Unsupported, problem.Detail),
     };
 
     private static Task MethodNotAllowed(HttpContext context) =>
-        OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, $"{context.Request.Method} is not supported on this endpoint", 405);
+        OciResponses.ErrorAsync(context, Failure.MethodNotAllowed, $"{context.Request.Method} is not supported on this endpoint");
 }

@@ -45,7 +45,7 @@ public static class TokenEndpoint
         var entra = context.RequestServices.GetRequiredService<EntraIdentities>();
         if (!entra.Enabled)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.Unsupported, "Entra ID sign-in is not configured (Auth:Entra:Authority)", 404);
+            await OciResponses.ErrorAsync(context, Failure.NotConfigured, "Entra ID sign-in is not configured (Auth:Entra:Authority)");
             return;
         }
         var parameters = await ReadParametersAsync(context);
@@ -184,7 +184,7 @@ public static class TokenEndpoint
     }
 
     private static Task DenyAsync(HttpContext context, string detail) =>
-        OciResponses.ErrorAsync(context, OciErrorCode.Unauthorized, detail);
+        OciResponses.ErrorAsync(context, Failure.Unauthorized, detail);
 
     /// <summary>
     /// Query parameters, plus the form body of a POST, read by <see cref="RequestParameters"/> (only <c>scope</c> may

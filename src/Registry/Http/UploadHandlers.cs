@@ -41,7 +41,7 @@ public static partial class UploadHandlers
             RepositoryName from = default;
             if (fromText is not null && !RepositoryName.TryParse(fromText, out from))
             {
-                await OciResponses.ErrorAsync(context, OciErrorCode.NameInvalid, $"from '{fromText}' is not a repository name");
+                await OciResponses.ErrorAsync(context, Failure.NameInvalid, $"from '{fromText}' is not a repository name");
                 return;
             }
             if (fromText is not null && context.Features.Get<RegistryRequest>()!.MaySourceMount)
@@ -173,7 +173,7 @@ public static partial class UploadHandlers
             var rangeLength = end - start + 1;
             if (declared is { } length && length != rangeLength)
             {
-                await OciResponses.ErrorAsync(context, OciErrorCode.SizeInvalid, $"Content-Length {length} disagrees with Content-Range '{rangeHeader}'");
+                await OciResponses.ErrorAsync(context, Failure.SizeInvalid, $"Content-Length {length} disagrees with Content-Range '{rangeHeader}'");
                 return null;
             }
             declared = rangeLength;
@@ -206,7 +206,7 @@ public static partial class UploadHandlers
         {
             return appended.Value;
         }
-        if (appended.Error.Status == StatusCodes.Status416RangeNotSatisfiable)
+        if (appended.Error.Failure == Failure.UploadOutOfOrder)
         {
             var current = await uploads.FindAsync(name, UploadId(session), context.RequestAborted);
             if (current is not null)
@@ -237,14 +237,14 @@ public static partial class UploadHandlers
         {
             OciResponses.SetUploadHeaders(context.Response, name.Value, UploadId(kept), kept.Offset);
         }
-        await OciResponses.ErrorAsync(context, OciErrorCode.BlobUploadInvalid, $"{why}, so the request was ended; {next}", StatusCodes.Status408RequestTimeout);
+        await OciResponses.ErrorAsync(context, Failure.UploadBodyIdle, $"{why}, so the request was ended; {next}");
     }
 
     /// <summary>Answers 429 <c>TOOMANYREQUESTS</c> with Retry-After: no staging memory came free in time.</summary>
     private static async Task TooManyUploadsAsync(HttpContext context, StagingMemoryFullException e)
     {
         context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await OciResponses.ErrorAsync(context, OciErrorCode.TooManyRequests, $"{e.Message}; retry in {RetryAfterSeconds} s");
+        await OciResponses.ErrorAsync(context, Failure.TooManyRequests, $"{e.Message}; retry in {RetryAfterSeconds} s");
     }
 
     private static ILogger Logger(HttpContext context) =>
@@ -253,7 +253,7 @@ public static partial class UploadHandlers
     private static async Task RangeNotSatisfiableAsync(HttpContext context, RepositoryName name, UploadEntity session, string detail)
     {
         OciResponses.SetUploadHeaders(context.Response, name.Value, UploadId(session), session.Offset);
-        await OciResponses.ErrorAsync(context, OciErrorCode.BlobUploadInvalid, detail, StatusCodes.Status416RangeNotSatisfiable);
+        await OciResponses.ErrorAsync(context, Failure.UploadOutOfOrder, detail);
     }
 
     private static async Task<UploadEntity?> FindAsync(HttpContext context, RepositoryName name, string uploadId)
@@ -261,7 +261,7 @@ public static partial class UploadHandlers
         var session = await context.RequestServices.GetRequiredService<BlobUploads>().FindAsync(name, uploadId, context.RequestAborted);
         if (session is null)
         {
-            await OciResponses.ErrorAsync(context, OciErrorCode.BlobUploadUnknown, $"no upload {uploadId} in progress in repository {name}");
+            await OciResponses.ErrorAsync(context, Failure.BlobUploadUnknown, $"no upload {uploadId} in progress in repository {name}");
         }
         return session;
     }

@@ -19,7 +19,7 @@ public readonly record struct ManifestReference(Tag? Tag, Digest? Digest, Digest
     /// <summary>Why a reference that is neither cannot be used, for a request that must name one (PUT, DELETE).</summary>
     public OciError Problem => DigestProblem switch
     {
-        DigestParse.Unsupported => new OciError(OciErrorCode.Unsupported, "only sha256 and sha512 digests are supported", 400),
-        _ => new OciError(OciErrorCode.DigestInvalid, "a digest is 'sha256:' followed by 64, or 'sha512:' followed by 128, lowercase hex characters"),
+        DigestParse.Unsupported => new OciError(Failure.Unsupported, "only sha256 and sha512 digests are supported"),
+        _ => new OciError(Failure.DigestInvalid, "a digest is 'sha256:' followed by 64, or 'sha512:' followed by 128, lowercase hex characters"),
     };
 }

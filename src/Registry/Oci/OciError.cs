@@ -1,12 +1,14 @@
 namespace Registry.Oci;
 
 /// <summary>
-/// One expected failure, as a value. Handlers return it; the HTTP layer turns it into
-/// <c>{"errors":[{"code","message","detail"}]}</c> with <see cref="Status"/>.
+/// One expected failure, as a value. Stores and handlers return it; the HTTP layer turns it into
+/// <c>{"errors":[{"code","message","detail"}]}</c> with the status <see cref="Failures"/> gives it.
 /// </summary>
-public sealed record OciError(OciErrorCode Code, string? Detail = null, int? StatusOverride = null)
+public sealed record OciError(Failure Failure, string? Detail = null)
 {
-    public int Status => StatusOverride ?? OciErrorCodes.Status(Code);
+    public OciErrorCode Code => Failures.Code(Failure);
+
+    public int Status => Failures.Status(Failure);
 
     public string Message => OciErrorCodes.Message(Code);
 }

@@ -143,7 +143,7 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
             {
                 // A push touched the link after it was read: it may use the blob now.
                 return await InUseAsync(repository, digest, cancellationToken)
-                    ?? new OciError(OciErrorCode.Unavailable, $"the link of {digest} changed while it was being deleted; nothing was deleted, try again", 503);
+                    ?? new OciError(Failure.ChangedMeanwhile, $"the link of {digest} changed while it was being deleted; nothing was deleted, try again");
             }
         }
         finally
@@ -197,10 +197,10 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
         var users = await uses.FindUsersAsync(repository, digest, cancellationToken);
         return users.Count == 0
             ? null
-            : new OciError(OciErrorCode.Denied,
-                $"blob {digest} is used by manifest {ManifestUses.Describe(users)} in repository {repository}; delete the manifest first", 409);
+            : new OciError(Failure.InUse,
+                $"blob {digest} is used by manifest {ManifestUses.Describe(users)} in repository {repository}; delete the manifest first");
     }
 
     private static OciError Unknown(RepositoryName repository, Digest digest) =>
-        new(OciErrorCode.BlobUnknown, $"{digest} is not in repository {repository}");
+        new(Failure.BlobUnknown, $"{digest} is not in repository {repository}");
 }

@@ -214,7 +214,7 @@ public sealed class ManifestStore(
                 cache.Invalidate(target.Kind, partition, target.Row);
             }
             var which = index >= 0 ? targets[index].Digest.Value : "a blob or manifest it references";
-            return new OciError(OciErrorCode.ManifestBlobUnknown, $"{which} was deleted from the repository while the manifest was pushed");
+            return new OciError(Failure.ManifestBlobUnknown, $"{which} was deleted from the repository while the manifest was pushed");
         }
     }
 
@@ -295,7 +295,7 @@ public sealed class ManifestStore(
             return null;
         }
         var detail = string.Join("; ", problems.Select(p => p.Text).Order(StringComparer.Ordinal).Take(20));
-        return new OciError(problems.Any(p => p.Missing) ? OciErrorCode.ManifestBlobUnknown : OciErrorCode.ManifestInvalid, detail);
+        return new OciError(problems.Any(p => p.Missing) ? Failure.ManifestBlobUnknown : Failure.ManifestInvalid, detail);
     }
 
     /// <summary>
@@ -323,7 +323,7 @@ public sealed class ManifestStore(
             .ToList();
         if (untaggedOnly && tagDeletes.Count > 0)
         {
-            return new OciError(OciErrorCode.Denied, $"manifest {digest} is tagged", 409);
+            return new OciError(Failure.InUse, $"manifest {digest} is tagged");
         }
         var final = new List<TableTransactionAction>();
         if (manifest.Value!.Subject is { } subjectText && Digest.TryParse(subjectText, out var subject) == DigestParse.Valid)
@@ -356,7 +356,7 @@ public sealed class ManifestStore(
                 catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
                 {
                     var why = await ChangedMeanwhileAsync(repository, digest, cancellationToken);
-                    return why.Code == OciErrorCode.Unavailable
+                    return why.Failure == Failure.ChangedMeanwhile
                         ? why with { Detail = $"the tags of manifest {digest} were removed, but it changed before it could be; repeat the DELETE" }
                         : why;
                 }
@@ -420,7 +420,7 @@ public sealed class ManifestStore(
             return UnknownManifest(repository, digest.Value);
         }
         return await InUseAsync(repository, digest, cancellationToken)
-            ?? new OciError(OciErrorCode.Unavailable, $"manifest {digest} or one of its tags changed while it was being deleted; nothing was deleted, try again", 503);
+            ?? new OciError(Failure.ChangedMeanwhile, $"manifest {digest} or one of its tags changed while it was being deleted; nothing was deleted, try again");
     }
 
     /// <summary>Deletes those of a chunk's tags that still point where they did when read; a tag moved meanwhile stays.</summary>
@@ -445,12 +445,12 @@ public sealed class ManifestStore(
         var users = await uses.FindUsersAsync(repository, digest, cancellationToken);
         return users.Count == 0
             ? null
-            : new OciError(OciErrorCode.Denied,
-                $"manifest {digest} is used by {ManifestUses.Describe(users)} in repository {repository}; delete those first", 409);
+            : new OciError(Failure.InUse,
+                $"manifest {digest} is used by {ManifestUses.Describe(users)} in repository {repository}; delete those first");
     }
 
     private static OciError UnknownManifest(RepositoryName repository, string reference) =>
-        new(OciErrorCode.ManifestUnknown, $"{reference} is not a manifest of repository {repository}");
+        new(Failure.ManifestUnknown, $"{reference} is not a manifest of repository {repository}");
 
     /// <summary>The manifests whose subject is <paramref name="subject"/>, optionally only those of one artifact type.</summary>
     public async Task<List<Referrer>> ReferrersAsync(RepositoryName repository, Digest subject, string? artifactType, CancellationToken cancellationToken)

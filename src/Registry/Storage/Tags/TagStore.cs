@@ -111,7 +111,7 @@ public sealed class TagStore(StorageClients clients, ReadCache cache, TimeProvid
         }
         catch (TableTransactionFailedException e) when (e.Status == 412)
         {
-            return new OciError(OciErrorCode.Unavailable, $"tag {tag} moved while it was being deleted; nothing was deleted, try again", 503);
+            return new OciError(Failure.ChangedMeanwhile, $"tag {tag} moved while it was being deleted; nothing was deleted, try again");
         }
         finally
         {
@@ -124,5 +124,5 @@ public sealed class TagStore(StorageClients clients, ReadCache cache, TimeProvid
         KeyRange.ListAsync(clients.RepositoriesTable, TableKeys.Repository(repository), TableKeys.TagPrefix, last ?? "", limit, static key => key, cancellationToken);
 
     private static OciError Unknown(RepositoryName repository, Tag tag) =>
-        new(OciErrorCode.ManifestUnknown, $"{tag} is not a tag of repository {repository}");
+        new(Failure.ManifestUnknown, $"{tag} is not a tag of repository {repository}");
 }

@@ -60,13 +60,13 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
     {
         if (BlockList.ChunkCount(session.Segments) >= BlockList.MaxChunks)
         {
-            return new OciError(OciErrorCode.BlobUploadInvalid,
+            return new OciError(Failure.BlobUploadInvalid,
                 $"an upload may have at most {BlockList.MaxChunks} chunks; complete it or start again with larger chunks");
         }
         var hash = ResumableSha256.Restore(session.HashState);
         if (hash is null)
         {
-            return new OciError(OciErrorCode.BlobUploadInvalid, "the upload's hash state is corrupt; start the upload again");
+            return new OciError(Failure.BlobUploadInvalid, "the upload's hash state is corrupt; start the upload again");
         }
         var staged = await StageAsync(session.BlobName, body, hash, BlockList.MaxBlocks - BlockList.BlockCount(session.Segments), cancellationToken);
         if (!staged.Succeeded)
@@ -75,7 +75,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         }
         if (declaredLength is { } expected && staged.Value.Length != expected)
         {
-            return new OciError(OciErrorCode.SizeInvalid, $"received {staged.Value.Length} bytes, Content-Length/Content-Range said {expected}");
+            return new OciError(Failure.SizeInvalid, $"received {staged.Value.Length} bytes, Content-Length/Content-Range said {expected}");
         }
         if (staged.Value.BlockCount == 0)
         {
@@ -92,7 +92,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         }
         catch (RequestFailedException e) when (e.Status is 412 or 404)
         {
-            return new OciError(OciErrorCode.BlobUploadInvalid, "another request changed this upload at the same time; resume from the reported range", 416);
+            return new OciError(Failure.UploadOutOfOrder, "another request changed this upload at the same time; resume from the reported range");
         }
     }
 
@@ -107,13 +107,13 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         var hash = ResumableSha256.Restore(session.HashState);
         if (hash is null || hash.Length != session.Offset)
         {
-            return new OciError(OciErrorCode.BlobUploadInvalid, "the upload's hash state is corrupt; start the upload again");
+            return new OciError(Failure.BlobUploadInvalid, "the upload's hash state is corrupt; start the upload again");
         }
         if (digest.Algorithm == Digest.Sha256 && hash.CurrentDigest() is var sha256 && sha256 != digest)
         {
             // Nothing was committed: the staged blocks expire with the session.
             await CancelAsync(session, cancellationToken);
-            return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {sha256}, not {digest}; the upload was discarded");
+            return new OciError(Failure.DigestInvalid, $"the uploaded content has digest {sha256}, not {digest}; the upload was discarded");
         }
         var entry = await content.FindAsync(digest, cancellationToken);
         if (entry is not null && await content.AddReferenceAsync(digest, repository, cancellationToken))
@@ -124,9 +124,9 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         switch (commit)
         {
             case BlobCommit.ClaimedByOther:
-                return new OciError(OciErrorCode.BlobUploadInvalid, "another request completed this upload for a different digest; start a new upload");
+                return new OciError(Failure.BlobUploadInvalid, "another request completed this upload for a different digest; start a new upload");
             case BlobCommit.BlocksGone:
-                return new OciError(OciErrorCode.BlobUploadUnknown, "another request completed or discarded this upload meanwhile; start a new upload");
+                return new OciError(Failure.BlobUploadUnknown, "another request completed or discarded this upload meanwhile; start a new upload");
         }
         if (digest.Algorithm != Digest.Sha256)
         {
@@ -140,7 +140,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
                     await content.DiscardAsync(session.BlobName);
                 }
                 await CancelAsync(session, cancellationToken);
-                return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}; the upload was discarded");
+                return new OciError(Failure.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}; the upload was discarded");
             }
         }
         entry = await content.RecordAsync(digest, session.BlobName, session.Offset, repository, commit, cancellationToken);
@@ -160,12 +160,12 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         }
         if (declaredLength is { } expected && staged.Value.Length != expected)
         {
-            return new OciError(OciErrorCode.SizeInvalid, $"received {staged.Value.Length} bytes, Content-Length said {expected}");
+            return new OciError(Failure.SizeInvalid, $"received {staged.Value.Length} bytes, Content-Length said {expected}");
         }
         var actual = hash.CurrentDigest();
         if (actual != digest)
         {
-            return new OciError(OciErrorCode.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}");
+            return new OciError(Failure.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}");
         }
         var entry = await content.FindAsync(digest, cancellationToken);
         if (entry is null || !await content.AddReferenceAsync(digest, repository, cancellationToken))
@@ -276,7 +276,7 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         }
         catch (BlockLimitExceededException e)
         {
-            return new OciError(OciErrorCode.BlobUploadInvalid, e.Message);
+            return new OciError(Failure.BlobUploadInvalid, e.Message);
         }
     }
 
