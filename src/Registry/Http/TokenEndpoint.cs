@@ -75,99 +75,122 @@ public static class TokenEndpoint
         json.WriteEndObject();
     }
 
+    /// <summary>
+    /// <c>/oauth2/token</c>, in its three steps: who is asking (<see cref="IdentifyAsync"/>), what they ask for
+    /// (<see cref="ReadScopesAsync"/>), and the token for what of it they may have.
+    /// </summary>
     private static async Task IssueAsync(HttpContext context)
     {
-        var access = context.RequestServices.GetRequiredService<AccessPolicy>();
-        var gate = context.RequestServices.GetRequiredService<AccessGate>();
-        var tokens = context.RequestServices.GetRequiredService<AccessTokens>();
         var parameters = await ReadParametersAsync(context);
         if (parameters is null)
         {
             return;
         }
-        var ct = context.RequestAborted;
+        var (identified, token) = await IdentifyAsync(context, parameters);
+        if (!identified)
+        {
+            return;
+        }
+        var scopes = await ReadScopesAsync(context, parameters);
+        if (scopes is null)
+        {
+            return;
+        }
+        // Whatever the credentials do not allow is left out, silently: the answer never says which repositories exist.
+        var access = context.RequestServices.GetRequiredService<AccessPolicy>();
+        var granted = new List<ResourceAccess>();
+        foreach (var scope in scopes)
+        {
+            var allowed = await access.GrantAsync(token, scope, context.RequestAborted);
+            if (allowed.Actions.Count > 0)
+            {
+                granted.Add(allowed);
+            }
+        }
+        var wantsRefresh = token is not null
+            && (parameters["grant_type"] is not null || parameters["offline_token"] == "true" || parameters["access_type"] == "offline");
+        await WriteTokenAsync(context, token, granted, wantsRefresh);
+    }
 
-        RegistryToken? token = null;
+    /// <summary>
+    /// The registry token the request speaks for, from its grant (refresh token, password) or its Authorization header;
+    /// null for an anonymous request. Not identified once a refusal has been answered.
+    /// </summary>
+    private static async Task<(bool Identified, RegistryToken? Token)> IdentifyAsync(HttpContext context, RequestParameters parameters)
+    {
+        var gate = context.RequestServices.GetRequiredService<AccessGate>();
         var grantType = parameters["grant_type"];
         if (grantType == "refresh_token")
         {
-            token = await access.IdentityOfRefreshTokenAsync(parameters["refresh_token"] ?? "", ct);
-            if (token is null)
-            {
-                await DenyAsync(context, "the refresh token is invalid, expired or its registry token was disabled");
-                return;
-            }
+            var token = await context.RequestServices.GetRequiredService<AccessPolicy>()
+                .IdentityOfRefreshTokenAsync(parameters["refresh_token"] ?? "", context.RequestAborted);
+            return token is null
+                ? (await DeniedAsync(context, "the refresh token is invalid, expired or its registry token was disabled"), null)
+                : (true, token);
         }
-        else if (grantType == "password")
+        if (grantType == "password")
         {
-            (token, var retryAfter) = await gate.VerifyPasswordAsync(context, parameters["username"] ?? "", parameters["password"] ?? "");
-            if (retryAfter is { } wait)
-            {
-                await AccessGate.TooManyAttemptsAsync(context, wait);
-                return;
-            }
-            if (token is null)
-            {
-                await DenyAsync(context, "invalid username or password");
-                return;
-            }
+            var (token, retryAfter) = await gate.VerifyPasswordAsync(context, parameters["username"] ?? "", parameters["password"] ?? "");
+            return await CheckedAsync(context, token, retryAfter);
         }
-        else if (grantType is not null)
+        if (grantType is not null)
         {
             await new OAuthError(OAuthError.UnsupportedGrantType, $"grant_type '{grantType}' is not supported: use password or refresh_token").WriteAsync(context);
-            return;
+            return (false, null);
         }
-        else if (Credentials.Parse(context.Request.Headers.Authorization) is { Kind: CredentialKind.Malformed } malformed)
+        if (Credentials.Parse(context.Request.Headers.Authorization) is { Kind: CredentialKind.Malformed } malformed)
         {
             await new OAuthError(OAuthError.InvalidRequest, malformed.Problem!).WriteAsync(context);
-            return;
+            return (false, null);
         }
-        else if (context.Request.Headers.Authorization.Count > 0)
+        if (context.Request.Headers.Authorization.Count == 0)
         {
-            var caller = await gate.IdentifyAsync(context);
-            if (caller.RetryAfter is { } wait)
-            {
-                await AccessGate.TooManyAttemptsAsync(context, wait);
-                return;
-            }
-            if (caller.Token is null)
-            {
-                await DenyAsync(context, "invalid username or password");
-                return;
-            }
-            token = caller.Token;
+            return (true, null);
         }
+        var caller = await gate.IdentifyAsync(context);
+        return await CheckedAsync(context, caller.Token, caller.RetryAfter);
+    }
 
+    private static async Task<(bool Identified, RegistryToken? Token)> CheckedAsync(HttpContext context, RegistryToken? token, TimeSpan? retryAfter)
+    {
+        if (retryAfter is { } wait)
+        {
+            await AccessGate.TooManyAttemptsAsync(context, wait);
+            return (false, null);
+        }
+        return token is null ? (await DeniedAsync(context, "invalid username or password"), null) : (true, token);
+    }
+
+    private static async Task<bool> DeniedAsync(HttpContext context, string detail)
+    {
+        await DenyAsync(context, detail);
+        return false;
+    }
+
+    /// <summary>The scopes asked for (space-separated, in any number of <c>scope</c> parameters); null once a bad one was answered.</summary>
+    private static async Task<List<ResourceAccess>?> ReadScopesAsync(HttpContext context, RequestParameters parameters)
+    {
         var scopes = parameters.All("scope").SelectMany(s => s.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
         if (scopes.Count > MaxScopes)
         {
             await new OAuthError(OAuthError.InvalidScope, $"at most {MaxScopes} scopes per token request").WriteAsync(context);
-            return;
+            return null;
         }
         var parsed = scopes.Select(ResourceAccess.Parse).ToList();
         if (parsed.Any(p => p is null))
         {
             await new OAuthError(OAuthError.InvalidScope, "a scope is '<type>:<name>:<actions>', e.g. 'repository:team/app:pull,push'").WriteAsync(context);
-            return;
+            return null;
         }
-        // Whatever the credentials do not allow is left out, silently: the answer never says which repositories exist.
-        var requested = new List<ResourceAccess>();
-        foreach (var scope in parsed)
-        {
-            var granted = await access.GrantAsync(token, scope!, ct);
-            if (granted.Actions.Count > 0)
-            {
-                requested.Add(granted);
-            }
-        }
+        return parsed!;
+    }
+
+    private static async Task WriteTokenAsync(HttpContext context, RegistryToken? token, IReadOnlyList<ResourceAccess> granted, bool withRefresh)
+    {
+        var tokens = context.RequestServices.GetRequiredService<AccessTokens>();
         var subjectName = token?.Name ?? AccessTokens.AnonymousSubject;
         context.Items[AuditMiddleware.ActorKey] = subjectName;
-        var issued = tokens.IssueAccess(subjectName, requested);
-        var wantsRefresh = token is not null
-            && (grantType is not null
-                || parameters["offline_token"] == "true"
-                || parameters["access_type"] == "offline");
-
+        var issued = tokens.IssueAccess(subjectName, granted);
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
         await using var json = new Utf8JsonWriter(context.Response.Body);
@@ -176,7 +199,7 @@ public static class TokenEndpoint
         json.WriteString("access_token", issued.Token);
         json.WriteNumber("expires_in", (int)issued.Lifetime.TotalSeconds);
         json.WriteString("issued_at", issued.IssuedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-        if (wantsRefresh)
+        if (withRefresh)
         {
             json.WriteString("refresh_token", tokens.IssueRefresh(subjectName));
         }
