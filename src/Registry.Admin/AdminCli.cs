@@ -44,6 +44,8 @@ public static class AdminCli
             AnonymousCommands.Build(connectionString),
             AuditCommands.Build(connectionString),
             GcCommands.Build(connectionString),
+            RepositoryCommands.BuildRepo(connectionString),
+            RepositoryCommands.BuildUsage(connectionString),
         };
     }
 

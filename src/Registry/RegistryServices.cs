@@ -75,6 +75,8 @@ public static class RegistryServices
         services.AddSingleton<StartupPreparation>();
         services.AddHostedService(provider => provider.GetRequiredService<StartupPreparation>());
         services.AddSingleton<GarbageCollector>();
+        services.AddSingleton<RepositoryRows>();
+        services.AddSingleton<RepositoryRemoval>();
         services.AddSingleton<IScheduledJob, UploadCleanupJob>();
         services.AddSingleton<IScheduledJob, GarbageCollectionJob>();
         services.AddSingleton<IScheduledJob, RetentionJob>();

@@ -7,14 +7,18 @@ namespace Registry.Storage;
 /// <summary>The list of repositories (partition <c>~catalog</c>), in lexical order.</summary>
 public sealed class Catalog(StorageClients clients, TimeProvider time)
 {
-    // Repositories this process already recorded: saves a write per push after the first.
-    private readonly ConcurrentDictionary<string, bool> _known = new(StringComparer.Ordinal);
+    /// <summary>How long this process trusts that it recorded a repository: a repository deleted elsewhere and pushed again is listed again at most this late.</summary>
+    public static readonly TimeSpan KnownFor = TimeSpan.FromMinutes(5);
+
+    // Repositories this process recorded, and when: saves a write per push after the first.
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _known = new(StringComparer.Ordinal);
 
     /// <summary>Records that <paramref name="repository"/> exists (idempotent).</summary>
     public async Task AddAsync(RepositoryName repository, CancellationToken cancellationToken)
     {
         var key = TableKeys.Repository(repository);
-        if (_known.ContainsKey(key))
+        var now = time.GetUtcNow();
+        if (_known.TryGetValue(key, out var recorded) && now - recorded < KnownFor)
         {
             return;
         }
@@ -24,7 +28,15 @@ public sealed class Catalog(StorageClients clients, TimeProvider time)
             RowKey = key,
             Created = time.GetUtcNow(),
         }, TableUpdateMode.Merge, cancellationToken);
-        _known.TryAdd(key, true);
+        _known[key] = now;
+    }
+
+    /// <summary>Removes <paramref name="repository"/> from the list (idempotent); a push to it adds it again.</summary>
+    public async Task RemoveAsync(RepositoryName repository, CancellationToken cancellationToken)
+    {
+        var key = TableKeys.Repository(repository);
+        _known.TryRemove(key, out _);
+        await clients.RepositoriesTable.DeleteEntityAsync(TableKeys.CatalogPartition, key, Azure.ETag.All, cancellationToken);
     }
 
     public async Task<bool> ExistsAsync(RepositoryName repository, CancellationToken cancellationToken)

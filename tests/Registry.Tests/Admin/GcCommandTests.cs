@@ -19,4 +19,19 @@ public sealed class GcCommandTests(AdminStorage storage)
         Assert.Equal(0, run.ExitCode);
         Assert.StartsWith("deleted ", run.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Usage_PrintsAHeaderAndTheTotals_AndRepoDeleteOfAnEmptyRepositoryDeletesNothing()
+    {
+        var usage = await storage.RunAsync("usage");
+        Assert.Equal(0, usage.ExitCode);
+        Assert.Equal("repository\ttags\tmanifests\tblobs\tlogical-bytes", usage.Lines[0]);
+        Assert.StartsWith("(stored, whole registry)", usage.Lines[^1], StringComparison.Ordinal);
+
+        var delete = await storage.RunAsync("repo", "delete", "nobody/here");
+        Assert.Equal(0, delete.ExitCode);
+        Assert.Equal("deleted 0 manifests, 0 blob links, 0 uploads of nobody/here", delete.Lines[0]);
+        Assert.Equal(1, (await storage.RunAsync("repo", "delete", "Not/A/Name")).ExitCode);
+        Assert.Equal(1, (await storage.RunAsync("usage", "--repo", "bad pattern")).ExitCode);
+    }
 }

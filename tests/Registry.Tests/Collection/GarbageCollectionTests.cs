@@ -169,6 +169,47 @@ public sealed class GarbageCollectionTests(RegistryFixture registry) : IAsyncLif
         Assert.Contains("no manifest", audited.Path, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task DeletedRepository_LeavesNoRowOnceCollected_AndItsOwnContentGoes()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var own = OciTestClient.RandomBytes(1800);
+        var (amd64, _) = await PushImageAsync(repo, "amd64", own);
+        var (arm64, _) = await PushImageAsync(repo, "arm64", OciTestClient.RandomBytes(1700));
+        Assert.Equal(HttpStatusCode.Created, (await _gc.Oci.PutManifestAsync(repo, "multi", Index(amd64, arm64), OciTestClient.OciIndex)).StatusCode);
+        await _gc.Oci.PushBlobAsync(repo, OciTestClient.RandomBytes(900));
+        Assert.Equal(HttpStatusCode.Accepted, (await _gc.Client.PostAsync($"/v2/{repo}/blobs/uploads/", null)).StatusCode);
+        var ownBlob = await _gc.BlobNameOfAsync(OciTestClient.DigestOf(own));
+        Assert.True(Registry.Oci.RepositoryName.TryParse(repo, out var name));
+
+        var removal = _gc.Collector.Services.GetService(typeof(RepositoryRemoval)) as RepositoryRemoval;
+        var dry = await removal!.RemoveAsync(name, dryRun: true, CancellationToken.None);
+        Assert.Equal((3, 5, 1), (dry.Manifests, dry.Blobs, dry.Uploads));
+        var report = await removal.RemoveAsync(name, dryRun: false, CancellationToken.None);
+        Assert.Equal((3, 5, 1), (report.Manifests, report.Blobs, report.Uploads));
+        Assert.Empty(report.Kept);
+        Assert.DoesNotContain(repo, await _gc.Client.GetStringAsync("/v2/_catalog"), StringComparison.Ordinal);
+        Assert.All(await RowsOfAsync(repo), row => Assert.StartsWith("review:", row, StringComparison.Ordinal));
+
+        await _gc.CollectFullyAsync();
+        Assert.False(await _gc.BlobExistsAsync(ownBlob!));
+        // The uploads' own reviews come due after a day; taken up, they leave the partition empty.
+        await _gc.CollectAsync(TimeSpan.FromHours(25));
+        Assert.Empty(await RowsOfAsync(repo));
+    }
+
+    private async Task<List<string>> RowsOfAsync(string repo)
+    {
+        Assert.True(Registry.Oci.RepositoryName.TryParse(repo, out var name));
+        var rows = new List<string>();
+        await foreach (var row in _gc.Storage.RepositoriesTable.QueryAsync<Azure.Data.Tables.TableEntity>(
+            $"PartitionKey eq '{Registry.Storage.TableKeys.Repository(name)}'", select: ["RowKey"]))
+        {
+            rows.Add(row.RowKey);
+        }
+        return rows;
+    }
+
     [Theory]
     [InlineData("--GarbageCollection:Grace=00:00:05", "GarbageCollection:Grace")]
     [InlineData("--GarbageCollection:UnusedBlobGrace=00:30:00", "GarbageCollection:UnusedBlobGrace")]
