@@ -1,13 +1,9 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Azure;
 using Azure.Data.Tables;
 using Registry.Oci;
 
 namespace Registry.Storage.Reviews;
-
-/// <summary>A partition that has reviews waiting: a repository (table <c>repositories</c>) or a digest (table <c>blobs</c>).</summary>
-public sealed record ReviewMarker(string Key, ETag ETag, DateTimeOffset? WrittenAt);
 
 /// <summary>One review: what may have become garbage, and when the change that made it so was recorded.</summary>
 public sealed record Review(string Partition, string RowKey, ETag ETag, Digest Digest, DateTimeOffset RecordedAt, ReviewEntity Row);
@@ -21,30 +17,21 @@ public sealed record Review(string Partition, string RowKey, ETag ETag, Digest D
 /// digest's content removed (table <c>blobs</c>). Its key holds the time of the change; the collector takes it up only
 /// after the grace period, re-decides from what storage holds then, and deletes conditionally.</para>
 ///
-/// <para>To find the partitions with reviews without scanning every one, a marker row (partition <c>~gc</c> of the same
-/// table, row = the repository key or the digest) is upserted before the transaction that adds a review. The collector
-/// removes a marker only when the partition has no review left and the marker was last written more than
-/// <see cref="MarkerSettle"/> ago, conditionally on its ETag: every writer that wrote it has finished its transaction
-/// by then (a request lives minutes at most), and a writer that writes it again changes its ETag. An instance writes a
-/// marker at most once per <see cref="MarkerRefresh"/> per partition, which stays far inside that margin.</para>
+/// <para>The partitions with reviews are found through <see cref="PartitionMarkers"/> (partition <c>~gc</c> of the
+/// same table), so a run reads no partition that has nothing to review.</para>
 /// </summary>
 public sealed class GarbageReviews(StorageClients clients, TimeProvider time)
 {
-    /// <summary>How long after its last write a marker may be removed.</summary>
-    public static readonly TimeSpan MarkerSettle = TimeSpan.FromMinutes(15);
-
-    /// <summary>How often one instance writes the marker of a partition it keeps changing.</summary>
-    public static readonly TimeSpan MarkerRefresh = TimeSpan.FromMinutes(1);
-
-    private readonly ConcurrentDictionary<(string Table, string Key), DateTimeOffset> _marked = new();
+    private readonly PartitionMarkers _repositories = new(() => clients.RepositoriesTable, TableKeys.CollectionPartition, time);
+    private readonly PartitionMarkers _contents = new(() => clients.BlobsTable, TableKeys.CollectionPartition, time);
 
     /// <summary>Marks <paramref name="repository"/> as having reviews; call before the transaction that adds one.</summary>
     public Task MarkRepositoryAsync(RepositoryName repository, CancellationToken cancellationToken) =>
-        MarkAsync(clients.RepositoriesTable, TableKeys.Repository(repository), cancellationToken);
+        _repositories.MarkAsync(TableKeys.Repository(repository), cancellationToken);
 
     /// <summary>Marks <paramref name="digest"/>'s content partition as having a review; call before the transaction that adds it.</summary>
     public Task MarkContentAsync(Digest digest, CancellationToken cancellationToken) =>
-        MarkAsync(clients.BlobsTable, TableKeys.Content(digest), cancellationToken);
+        _contents.MarkAsync(TableKeys.Content(digest), cancellationToken);
 
     /// <summary>The review of a link just written, for the transaction that writes it.</summary>
     public TableTransactionAction LinkReview(RepositoryName repository, Digest digest) =>
@@ -72,15 +59,8 @@ public sealed class GarbageReviews(StorageClients clients, TimeProvider time)
         Upsert(new ReviewEntity { PartitionKey = TableKeys.Content(digest), RowKey = TableKeys.ContentReview(time.GetUtcNow()), ContentBlob = blobName });
 
     /// <summary>The marked repositories (<see cref="TableKeys.Repository"/> keys) or digests, in key order.</summary>
-    public async IAsyncEnumerable<ReviewMarker> MarkersAsync(bool content, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var table = content ? clients.BlobsTable : clients.RepositoriesTable;
-        await foreach (var row in table.QueryAsync<TableEntity>(
-            $"PartitionKey eq '{TableKeys.CollectionPartition}'", 1000, ["RowKey", "Timestamp"], cancellationToken))
-        {
-            yield return new ReviewMarker(row.RowKey, row.ETag, row.Timestamp);
-        }
-    }
+    public IAsyncEnumerable<PartitionMarker> MarkersAsync(bool content, CancellationToken cancellationToken) =>
+        (content ? _contents : _repositories).ListAsync(cancellationToken);
 
     /// <summary>The reviews under <paramref name="prefix"/> of a marked partition recorded before <paramref name="before"/>, oldest first.</summary>
     public async IAsyncEnumerable<Review> DueAsync(
@@ -118,43 +98,9 @@ public sealed class GarbageReviews(StorageClients clients, TimeProvider time)
         }
     }
 
-    /// <summary>
-    /// Removes <paramref name="marker"/> when its partition has no review left and it settled (see the class summary).
-    /// True when removed.
-    /// </summary>
-    public async Task<bool> TryUnmarkAsync(bool content, ReviewMarker marker, CancellationToken cancellationToken)
-    {
-        if (marker.WrittenAt is not { } written || time.GetUtcNow() - written < MarkerSettle)
-        {
-            return false;
-        }
-        var table = content ? clients.BlobsTable : clients.RepositoriesTable;
-        var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {marker.Key} and RowKey ge {TableKeys.ReviewPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.ReviewPrefix)}");
-        await foreach (var _ in table.QueryAsync<TableEntity>(filter, 1, ["RowKey"], cancellationToken))
-        {
-            return false;
-        }
-        try
-        {
-            return (await table.DeleteEntityAsync(TableKeys.CollectionPartition, marker.Key, marker.ETag, cancellationToken)).Status != 404;
-        }
-        catch (RequestFailedException e) when (e.Status == 412)
-        {
-            return false;
-        }
-    }
-
-    private async Task MarkAsync(TableClient table, string key, CancellationToken cancellationToken)
-    {
-        var now = time.GetUtcNow();
-        if (_marked.TryGetValue((table.Name, key), out var last) && now - last < MarkerRefresh)
-        {
-            return;
-        }
-        await table.UpsertEntityAsync(new TableEntity(TableKeys.CollectionPartition, key), TableUpdateMode.Replace, cancellationToken);
-        _marked[(table.Name, key)] = now;
-    }
+    /// <summary>Removes <paramref name="marker"/> once its partition has no review left and it settled (<see cref="PartitionMarkers"/>).</summary>
+    public Task<bool> TryUnmarkAsync(bool content, PartitionMarker marker, CancellationToken cancellationToken) =>
+        (content ? _contents : _repositories).TryRemoveAsync(marker, TableKeys.ReviewPrefix, cancellationToken);
 
     private static TableTransactionAction Upsert(ReviewEntity row) => new(TableTransactionActionType.UpsertReplace, row);
 }
