@@ -151,6 +151,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     JOBS_UPLOAD_CLEANUP_SCHEDULE: '0 0 * * * *'
     JOBS_GARBAGE_COLLECTION_SCHEDULE: '0 30 3 * * *'
     JOBS_RETENTION_SCHEDULE: '0 0 3 * * *'
+    // The events sweep: what an instance left in an outbox is published within a minute.
+    JOBS_EVENTS_SCHEDULE: '0 * * * * *'
     // The queue trigger's identity-based connection `ReplicationQueue` (queue `replication`).
     ReplicationQueue__queueServiceUri: queueEndpoint
     ReplicationQueue__credential: 'managedidentity'

@@ -5,6 +5,7 @@ using Registry.Auth;
 using Registry.Collection;
 using Registry.Oci;
 using Registry.Storage;
+using Registry.Storage.Events;
 
 namespace Registry.Admin;
 
@@ -38,7 +39,7 @@ internal static class RepositoryCommands
             return await context.FailAsync([$"'{text}' is not a repository name (lowercase letters and digits separated by '.', '_', '__', '-' or '/')"]);
         }
         await context.PrepareAsync(cancellationToken);
-        var report = await context.Registry.GetRequiredService<RepositoryRemoval>().RemoveAsync(repository, dryRun, cancellationToken);
+        var report = await context.Registry.GetRequiredService<RepositoryRemoval>().RemoveAsync(repository, dryRun, new ChangeOrigin("cli:" + Environment.UserName), cancellationToken);
         await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"{(dryRun ? "would delete" : "deleted")} {report.Manifests} manifests, {report.Blobs} blob links, {report.Uploads} uploads of {repository}"));
         foreach (var kept in report.Kept)

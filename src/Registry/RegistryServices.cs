@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Registry.Audit;
 using Registry.Auth;
 using Registry.Collection;
+using Registry.Events;
 using Registry.Diagnostics;
 using Registry.Http;
 using Registry.Jobs;
@@ -12,6 +13,7 @@ using Registry.Startup;
 using Registry.Storage;
 using Registry.Storage.Audit;
 using Registry.Storage.Blobs;
+using Registry.Storage.Events;
 using Registry.Storage.Manifests;
 using Registry.Storage.References;
 using Registry.Storage.Reviews;
@@ -31,6 +33,10 @@ public static class RegistryServices
         services.AddOptions<AuthOptions>().ValidateOnStart();
         services.Configure<AuditOptions>(configuration.GetSection(AuditOptions.Section));
         services.Configure<ReadCacheOptions>(configuration.GetSection(ReadCacheOptions.Section));
+        services.AddOptions<EventsOptions>().Bind(configuration.GetSection(EventsOptions.Section))
+            .PostConfigure(o => o.Source ??= configuration["Registry:PublicUrl"] is { Length: > 0 } url ? url.TrimEnd('/') : "registry")
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EventsOptions>, EventsOptionsValidator>();
         services.AddOptions<CollectionOptions>().Bind(configuration.GetSection(CollectionOptions.Section))
             .Validate(o => o.Grace >= CollectionOptions.MinimumGrace,
                 $"GarbageCollection:Grace must be at least {CollectionOptions.MinimumGrace}: deleted content must outlive every request and cached read that may still use it")
@@ -49,6 +55,7 @@ public static class RegistryServices
         services.AddSingleton<BlobRanges>();
         services.AddSingleton<ReadCache>();
         services.AddSingleton<GarbageReviews>();
+        services.AddSingleton<Outbox>();
         services.AddSingleton<ContentIndex>();
         services.AddSingleton<ManifestUses>();
         services.AddSingleton<BlobLinks>();
@@ -74,11 +81,15 @@ public static class RegistryServices
         // before the writer's last batch waits for it.
         services.AddSingleton<StartupPreparation>();
         services.AddHostedService(provider => provider.GetRequiredService<StartupPreparation>());
+        services.AddSingleton<EventSinks>();
+        services.AddSingleton<EventDispatcher>();
+        services.AddHostedService(provider => provider.GetRequiredService<EventDispatcher>());
         services.AddSingleton<GarbageCollector>();
         services.AddSingleton<RepositoryRows>();
         services.AddSingleton<RepositoryRemoval>();
         services.AddSingleton<IScheduledJob, UploadCleanupJob>();
         services.AddSingleton<IScheduledJob, GarbageCollectionJob>();
+        services.AddSingleton<IScheduledJob, EventSweepJob>();
         services.AddSingleton<IScheduledJob, RetentionJob>();
         services.AddSingleton<ReplicationJob>();
         return services;

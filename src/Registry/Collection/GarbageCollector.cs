@@ -5,6 +5,7 @@ using Registry.Oci;
 using Registry.Storage;
 using Registry.Storage.Audit;
 using Registry.Storage.Blobs;
+using Registry.Storage.Events;
 using Registry.Storage.Manifests;
 using Registry.Storage.References;
 using Registry.Storage.Reviews;
@@ -33,6 +34,8 @@ public sealed partial class GarbageCollector(
     AuditLog audit, IOptions<CollectionOptions> options, TimeProvider time, ILogger<GarbageCollector> logger)
 {
     public const string Actor = "gc";
+
+    private static readonly ChangeOrigin Origin = new(Actor);
 
     /// <summary>One run: everything due now. With <paramref name="dryRun"/>, says what it would delete and deletes nothing.</summary>
     public async Task<CollectionReport> RunAsync(bool dryRun, CancellationToken cancellationToken)
@@ -180,7 +183,7 @@ public sealed partial class GarbageCollector(
                 return; // a kept signature or SBOM keeps its subject
             }
         }
-        if (report.DryRun || await manifests.DeleteAsync(repository, digest, cancellationToken, untaggedOnly: true) is null)
+        if (report.DryRun || await manifests.DeleteAsync(repository, digest, Origin, cancellationToken, untaggedOnly: true) is null)
         {
             report.Add(new CollectedItem(CollectedKind.Manifest, repository.Value, digest, manifest.Size, reason));
         }

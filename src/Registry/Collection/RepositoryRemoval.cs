@@ -1,6 +1,7 @@
 using Registry.Oci;
 using Registry.Storage;
 using Registry.Storage.Blobs;
+using Registry.Storage.Events;
 using Registry.Storage.Manifests;
 using Registry.Storage.Uploads;
 
@@ -20,7 +21,7 @@ public sealed class RepositoryRemoval(ManifestStore manifests, BlobLinks links, 
     /// <summary>Rows left once manifests, links and uploads are gone: stale uses and the outbox.</summary>
     private static readonly string[] Leftovers = [TableKeys.UsedByPrefix, TableKeys.EventPrefix];
 
-    public async Task<RemovalReport> RemoveAsync(RepositoryName repository, bool dryRun, CancellationToken cancellationToken)
+    public async Task<RemovalReport> RemoveAsync(RepositoryName repository, bool dryRun, ChangeOrigin origin, CancellationToken cancellationToken)
     {
         var pending = await ToListAsync(rows.DigestsAsync(repository, TableKeys.ManifestPrefix, cancellationToken));
         var blobs = await ToListAsync(rows.DigestsAsync(repository, TableKeys.BlobLinkPrefix, cancellationToken));
@@ -37,7 +38,7 @@ public sealed class RepositoryRemoval(ManifestStore manifests, BlobLinks links, 
             var next = new List<Digest>();
             foreach (var digest in pending)
             {
-                var refused = await manifests.DeleteAsync(repository, digest, cancellationToken);
+                var refused = await manifests.DeleteAsync(repository, digest, origin, cancellationToken);
                 if (refused is null || refused.Failure == Failure.ManifestUnknown)
                 {
                     deletedManifests += refused is null ? 1 : 0;

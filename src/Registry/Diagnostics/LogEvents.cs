@@ -35,4 +35,7 @@ public static class LogEvents
 
     /// <summary>TriggerEndpoints.</summary>
     public const int Triggers = 1000;
+
+    /// <summary>EventDispatcher and the events sweep.</summary>
+    public const int Events = 1100;
 }

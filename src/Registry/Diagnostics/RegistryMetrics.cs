@@ -14,6 +14,9 @@ public sealed class RegistryMetrics
     private readonly Counter<long> _bytesAccepted;
     private readonly Counter<long> _storageCalls;
     private long _openUploads = -1;
+    private long _pendingEvents = -1;
+    private readonly Counter<long> _eventsPublished;
+    private readonly Histogram<double> _eventDelay;
 
     public RegistryMetrics(IMeterFactory meters)
     {
@@ -25,6 +28,12 @@ public sealed class RegistryMetrics
             "Bytes received and durably staged for blobs.");
         _storageCalls = meter.CreateCounter<long>("registry.storage.calls", "{call}",
             "Calls to Azure Storage, by service, operation and outcome; every retry counts.");
+        _eventsPublished = meter.CreateCounter<long>("registry.events.published", "{event}",
+            "Events acknowledged by every sink (Event Grid, webhooks).");
+        _eventDelay = meter.CreateHistogram<double>("registry.events.delay", "s",
+            "Time from a change's commit to its event's acknowledgement.");
+        meter.CreateObservableGauge("registry.events.pending", () => Observe(ref _pendingEvents), "{event}",
+            "Events in the outbox not yet published, as counted by the last events sweep: the backlog while a sink is down.");
         meter.CreateObservableGauge("registry.uploads.open", ObserveOpenUploads, "{session}",
             "Upload sessions open, as counted by the last upload-cleanup sweep.");
     }
@@ -44,6 +53,20 @@ public sealed class RegistryMetrics
             new KeyValuePair<string, object?>("outcome", outcome));
 
     public void RecordOpenUploads(long count) => Interlocked.Exchange(ref _openUploads, count);
+
+    public void RecordEventPublished(TimeSpan sinceCommit)
+    {
+        _eventsPublished.Add(1);
+        _eventDelay.Record(Math.Max(0, sinceCommit.TotalSeconds));
+    }
+
+    public void RecordPendingEvents(long count) => Interlocked.Exchange(ref _pendingEvents, count);
+
+    private static IEnumerable<Measurement<long>> Observe(ref long value)
+    {
+        var count = Interlocked.Read(ref value);
+        return count < 0 ? [] : [new Measurement<long>(count)];
+    }
 
     private IEnumerable<Measurement<long>> ObserveOpenUploads()
     {

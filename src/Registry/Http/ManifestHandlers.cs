@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Registry.Events;
 using Registry.Oci;
 using Registry.Storage.Manifests;
 using Registry.Storage.Tags;
@@ -73,12 +74,13 @@ public static class ManifestHandlers
             await OciResponses.ErrorAsync(context, Failure.ManifestInvalid, string.Join("; ", problems.Take(20)));
             return;
         }
-        var stored = await context.RequestServices.GetRequiredService<ManifestStore>().PutAsync(name, tag, digest, document, body, context.RequestAborted);
+        var stored = await context.RequestServices.GetRequiredService<ManifestStore>().PutAsync(name, tag, digest, document, body, RequestOrigin.Of(context), context.RequestAborted);
         if (!stored.Succeeded)
         {
             await OciResponses.WriteErrorAsync(context, stored.Error);
             return;
         }
+        context.RequestServices.GetRequiredService<EventDispatcher>().Notify(name);
         var response = context.Response;
         response.StatusCode = StatusCodes.Status201Created;
         response.ContentLength = 0;
@@ -96,8 +98,8 @@ public static class ManifestHandlers
         var parsed = ManifestReference.Parse(reference);
         var refused = parsed switch
         {
-            { Tag: { } tag } => await context.RequestServices.GetRequiredService<TagStore>().UntagAsync(name, tag, context.RequestAborted),
-            { Digest: { } digest } => await store.DeleteAsync(name, digest, context.RequestAborted),
+            { Tag: { } tag } => await context.RequestServices.GetRequiredService<TagStore>().UntagAsync(name, tag, RequestOrigin.Of(context), context.RequestAborted),
+            { Digest: { } digest } => await store.DeleteAsync(name, digest, RequestOrigin.Of(context), context.RequestAborted),
             _ => parsed.Problem,
         };
         if (refused is not null)
@@ -105,6 +107,7 @@ public static class ManifestHandlers
             await OciResponses.WriteErrorAsync(context, refused);
             return;
         }
+        context.RequestServices.GetRequiredService<EventDispatcher>().Notify(name);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
     }
 

@@ -86,13 +86,26 @@ public sealed class UploadEntity : RegistryEntity
 /// <summary><c>event:&lt;ticks&gt;:&lt;id&gt;</c>: a change waiting to be published.</summary>
 public sealed class EventEntity : RegistryEntity
 {
+    public string Id { get; set; } = "";
     public string Action { get; set; } = "";
     public string Repository { get; set; } = "";
     public string? Digest { get; set; }
     public string? Tag { get; set; }
     public string? MediaType { get; set; }
     public long Size { get; set; }
+    /// <summary>The manifest's artifact type (its config's media type when it has none): what tells a Helm chart.</summary>
+    public string? ArtifactType { get; set; }
     public DateTimeOffset OccurredOn { get; set; }
+    public string? Actor { get; set; }
+    public string? RequestId { get; set; }
+    public string? Host { get; set; }
+    public string? Method { get; set; }
+    public string? UserAgent { get; set; }
+    /// <summary>Failed publishing attempts so far, and why the last one failed.</summary>
+    public int Attempts { get; set; }
+    public string? LastError { get; set; }
+    /// <summary>On <c>sent:</c> rows, when the event was acknowledged; on <c>dead:</c> rows, when it was given up.</summary>
+    public DateTimeOffset? SettledOn { get; set; }
 }
 
 /// <summary><c>~catalog</c> partition: a repository exists.</summary>

@@ -104,6 +104,10 @@ public static class TableKeys
     public const string LinkReviewPrefix = "review:link:";
     public const string ManifestReviewPrefix = "review:manifest:";
     public const string CollectionPartition = "~gc";
+    public const string EventsPartition = "~events";
+    public const string SentPrefix = "sent:";
+    public const string DeadPrefix = "dead:";
+    public const string EventLeaseRow = "lease:events";
 
     public static string Repository(RepositoryName name) => name.Value.Replace("/", ".~", StringComparison.Ordinal);
 
@@ -143,6 +147,9 @@ public static class TableKeys
     public static string ReviewsBefore(string prefix, DateTimeOffset before) => $"{prefix}{before.UtcTicks:D19}";
 
     public static string Event(DateTimeOffset at, string id) => $"{EventPrefix}{at.UtcTicks:D19}:{id}";
+
+    /// <summary>The row an event moves to once published (<see cref="SentPrefix"/>) or given up (<see cref="DeadPrefix"/>), same order.</summary>
+    public static string Settled(string prefix, string eventRow) => prefix + eventRow[EventPrefix.Length..];
 
     public static string Content(Digest digest) => digest.Value;
 

@@ -183,9 +183,9 @@ public sealed class GarbageCollectionTests(RegistryFixture registry) : IAsyncLif
         Assert.True(Registry.Oci.RepositoryName.TryParse(repo, out var name));
 
         var removal = _gc.Collector.Services.GetService(typeof(RepositoryRemoval)) as RepositoryRemoval;
-        var dry = await removal!.RemoveAsync(name, dryRun: true, CancellationToken.None);
+        var dry = await removal!.RemoveAsync(name, dryRun: true, new Registry.Storage.Events.ChangeOrigin("test"), CancellationToken.None);
         Assert.Equal((3, 5, 1), (dry.Manifests, dry.Blobs, dry.Uploads));
-        var report = await removal.RemoveAsync(name, dryRun: false, CancellationToken.None);
+        var report = await removal.RemoveAsync(name, dryRun: false, new Registry.Storage.Events.ChangeOrigin("test"), CancellationToken.None);
         Assert.Equal((3, 5, 1), (report.Manifests, report.Blobs, report.Uploads));
         Assert.Empty(report.Kept);
         Assert.DoesNotContain(repo, await _gc.Client.GetStringAsync("/v2/_catalog"), StringComparison.Ordinal);

@@ -42,9 +42,12 @@ public sealed class StorageGate : HttpPipelinePolicy
     public static bool IsCommit(Request request) =>
         request.Method == RequestMethod.Put && request.Uri.Query.Contains("comp=blocklist", StringComparison.Ordinal);
 
-    /// <summary>A Table batch on table <c>blobs</c> (any table whose name starts with <paramref name="tablePrefix"/>): a batch names no table in its URL, so its body is read.</summary>
-    public static bool IsBatchOn(Request request, string tablePrefix) =>
-        IsBatch(request) && request.Content is { } content && BodyMentions(content, $"/{tablePrefix}");
+    /// <summary>A Table batch on a table whose name starts with <paramref name="tablePrefix"/>: a batch names no table in its URL, so its body is read.</summary>
+    public static bool IsBatchOn(Request request, string tablePrefix) => IsBatchWith(request, $"/{tablePrefix}");
+
+    /// <summary>A Table batch whose body holds <paramref name="text"/> (a row key, URL-encoded as the batch spells it).</summary>
+    public static bool IsBatchWith(Request request, string text) =>
+        IsBatch(request) && request.Content is { } content && BodyMentions(content, text);
 
     /// <summary>A delete of one Table entity whose row key starts with <paramref name="rowPrefix"/>.</summary>
     public static bool IsEntityDelete(Request request, string rowPrefix) =>

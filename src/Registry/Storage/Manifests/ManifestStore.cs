@@ -23,7 +23,8 @@ public sealed record Referrer(Digest Digest, string MediaType, long Size, string
 /// an upload completed on this instance has just filled.
 /// </summary>
 public sealed class ManifestStore(
-    StorageClients clients, BlobLinks links, ManifestUses uses, TagStore tags, GarbageReviews reviews, Catalog catalog, ReadCache cache, TimeProvider time)
+    StorageClients clients, BlobLinks links, ManifestUses uses, TagStore tags, GarbageReviews reviews, Outbox outbox, Catalog catalog,
+    ReadCache cache, TimeProvider time)
 {
     /// <summary>Largest manifest kept inline in its Table entity (a binary property holds 64 KiB).</summary>
     public const int InlineLimit = 64 * 1024;
@@ -100,7 +101,7 @@ public sealed class ManifestStore(
     /// disagrees with what is stored.
     /// </summary>
     public async Task<Outcome<Digest>> PutAsync(
-        RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, CancellationToken cancellationToken)
+        RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, ChangeOrigin origin, CancellationToken cancellationToken)
     {
         var missing = await CheckReferencesAsync(repository, document, cancellationToken);
         if (missing is not null)
@@ -110,7 +111,8 @@ public sealed class ManifestStore(
         var partition = TableKeys.Repository(repository);
         var inline = body.Length <= InlineLimit;
         var contentBlob = inline ? null : await StoreLargeAsync(partition, digest, document.MediaType, body, cancellationToken);
-        var writes = ManifestActions(partition, repository, tag, digest, document, body, inline ? body : null, contentBlob);
+        var writes = ManifestActions(partition, repository, tag, digest, document, body, inline ? body : null, contentBlob, origin);
+        await outbox.MarkAsync(repository, cancellationToken);
         var targets = Targets(document);
         var fitsOne = writes.Count + 2 * targets.Count <= MaxActionsPerTransaction;
         try
@@ -219,7 +221,8 @@ public sealed class ManifestStore(
     }
 
     private List<TableTransactionAction> ManifestActions(
-        string partition, RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, byte[]? inline, string? contentBlob)
+        string partition, RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, byte[]? inline, string? contentBlob,
+        ChangeOrigin origin)
     {
         var now = time.GetUtcNow();
         var actions = new List<TableTransactionAction>
@@ -250,7 +253,7 @@ public sealed class ManifestStore(
                 Annotations = document.AnnotationsJson,
             }));
         }
-        actions.Add(OutboxRows.Record(repository, OutboxActions.Push, digest, tag, document.MediaType, body.Length, now));
+        actions.Add(OutboxRows.Record(repository, OutboxActions.Push, digest, tag, document.MediaType, body.Length, document.ArtifactType, origin, now));
         if (tag is { } t)
         {
             actions.Add(TagStore.Write(repository, t, new TagTarget(digest, document.MediaType, body.Length, inline)));
@@ -305,11 +308,12 @@ public sealed class ManifestStore(
     /// (a tag written after the delete began is never removed by it).
     /// </summary>
     /// <param name="untaggedOnly">The collector's form: refuse (409 DENIED) when a tag points at it, instead of removing the tags.</param>
-    public async Task<OciError?> DeleteAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken, bool untaggedOnly = false)
+    public async Task<OciError?> DeleteAsync(
+        RepositoryName repository, Digest digest, ChangeOrigin origin, CancellationToken cancellationToken, bool untaggedOnly = false)
     {
         var partition = TableKeys.Repository(repository);
         var manifest = await clients.RepositoriesTable.GetEntityIfExistsAsync<ManifestEntity>(
-            partition, TableKeys.Manifest(digest), ["PartitionKey", "RowKey", "Subject", "MediaType", "Size", "Content", "ContentBlob"], cancellationToken);
+            partition, TableKeys.Manifest(digest), ["PartitionKey", "RowKey", "Subject", "MediaType", "Size", "Content", "ContentBlob", "ArtifactType"], cancellationToken);
         if (!manifest.HasValue)
         {
             return UnknownManifest(repository, digest.Value);
@@ -331,10 +335,12 @@ public sealed class ManifestStore(
             final.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, TableKeys.Referrer(subject, digest)), ETag.All));
         }
         final.Add(new(TableTransactionActionType.Delete, manifest.Value, manifest.Value.ETag));
-        final.Add(OutboxRows.Record(repository, OutboxActions.Delete, digest, null, manifest.Value.MediaType, manifest.Value.Size, time.GetUtcNow()));
+        final.Add(OutboxRows.Record(
+            repository, OutboxActions.Delete, digest, null, manifest.Value.MediaType, manifest.Value.Size, manifest.Value.ArtifactType, origin, time.GetUtcNow()));
         // What the manifest used may be unused now: the collector takes it up after the grace period.
         final.Add(reviews.ManifestReview(repository, digest, manifest.Value.MediaType, manifest.Value.Content, manifest.Value.ContentBlob));
         await reviews.MarkRepositoryAsync(repository, cancellationToken);
+        await outbox.MarkAsync(repository, cancellationToken);
         try
         {
             if (tagDeletes.Count + final.Count <= MaxActionsPerTransaction)

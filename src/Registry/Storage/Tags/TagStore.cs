@@ -13,7 +13,7 @@ public sealed record TagTarget(Digest Digest, string MediaType, long Size, byte[
 /// (<see cref="Write"/>), so a tag never points at a manifest that is not there; it is removed alone by
 /// <see cref="UntagAsync"/> or with its manifest.
 /// </summary>
-public sealed class TagStore(StorageClients clients, ReadCache cache, TimeProvider time)
+public sealed class TagStore(StorageClients clients, Outbox outbox, ReadCache cache, TimeProvider time)
 {
     /// <summary>
     /// Where <paramref name="tag"/> points, or null when the repository has no such tag. May be answered from
@@ -87,7 +87,7 @@ public sealed class TagStore(StorageClients clients, ReadCache cache, TimeProvid
     /// Removes a tag (the manifest stays), with its outbox row. Null when removed; MANIFEST_UNKNOWN when there is no
     /// such tag; 503 UNAVAILABLE, changing nothing, when the tag moved while it was being removed.
     /// </summary>
-    public async Task<OciError?> UntagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken)
+    public async Task<OciError?> UntagAsync(RepositoryName repository, Tag tag, ChangeOrigin origin, CancellationToken cancellationToken)
     {
         var partition = TableKeys.Repository(repository);
         var current = await clients.RepositoriesTable.GetEntityIfExistsAsync<TagEntity>(
@@ -96,12 +96,13 @@ public sealed class TagStore(StorageClients clients, ReadCache cache, TimeProvid
         {
             return Unknown(repository, tag);
         }
+        await outbox.MarkAsync(repository, cancellationToken);
         try
         {
             await clients.RepositoriesTable.SubmitTransactionAsync(
             [
                 new(TableTransactionActionType.Delete, current.Value, current.Value.ETag),
-                OutboxRows.Record(repository, OutboxActions.Untag, digest, tag, current.Value.MediaType, current.Value.Size, time.GetUtcNow()),
+                OutboxRows.Record(repository, OutboxActions.Untag, digest, tag, current.Value.MediaType, current.Value.Size, null, origin, time.GetUtcNow()),
             ], cancellationToken);
             return null;
         }

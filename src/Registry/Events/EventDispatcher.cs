@@ -1,0 +1,200 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Registry.Diagnostics;
+using Registry.Oci;
+using Registry.Storage;
+using Registry.Storage.Events;
+
+namespace Registry.Events;
+
+/// <summary>How a drain of one repository's outbox ended.</summary>
+public enum DrainResult
+{
+    /// <summary>Nothing is pending any more.</summary>
+    Drained,
+    /// <summary>Another publisher holds the repository's lease: it drains it.</summary>
+    Busy,
+    /// <summary>A sink failed; the rest waits, in order, and is tried again later.</summary>
+    Deferred,
+    /// <summary>Events are off: no sink is configured.</summary>
+    Disabled,
+}
+
+/// <summary>
+/// Publishes the outbox, off the request path: a change that committed notifies it (<see cref="Notify"/>), and it
+/// drains that repository's pending events, oldest first, to every sink, then moves them to <c>sent:</c>. So an event
+/// is removed from the outbox only once delivered (at least once; a crash between the delivery and the move sends it
+/// again with the same id), and a repository's events go in commit order: one publisher at a time holds its lease, and
+/// a failed event stops the ones after it until it goes (Event Grid or a webhook answering 5xx, 408 or 429, or not at
+/// all, is retried with backoff, honouring <c>Retry-After</c>). An event a sink rejects (another 4xx) is retried alone,
+/// and dead-lettered after <see cref="EventsOptions.MaxAttempts"/> so the events after it go on. What an instance leaves
+/// behind (crash, scale-in, a deferred retry) the <c>events</c> sweep takes up (<see cref="Jobs"/>).
+/// </summary>
+public sealed partial class EventDispatcher : BackgroundService
+{
+    private const int BatchSize = 50;
+    private const int Workers = 4;
+    private static readonly TimeSpan LeaseTime = TimeSpan.FromSeconds(60);
+
+    private readonly Outbox _outbox;
+    private readonly EventSinks _sinks;
+    private readonly EventsOptions _options;
+    private readonly RegistryMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger<EventDispatcher> _logger;
+    private readonly string _owner = $"{Environment.MachineName}:{Guid.NewGuid():N}";
+    private readonly Channel<RepositoryName> _signals = Channel.CreateBounded<RepositoryName>(
+        new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (int Failures, ITimer Timer)> _deferred = new(StringComparer.Ordinal);
+
+    public EventDispatcher(Outbox outbox, EventSinks sinks, IOptions<EventsOptions> options, RegistryMetrics metrics, TimeProvider time, ILogger<EventDispatcher> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        (_outbox, _sinks, _options, _metrics, _time, _logger) = (outbox, sinks, options.Value, metrics, time, logger);
+    }
+
+    /// <summary>Asks for <paramref name="repository"/>'s outbox to be drained soon; never waits, never fails.</summary>
+    public void Notify(RepositoryName repository)
+    {
+        if (_options.Enabled && _queued.TryAdd(TableKeys.Repository(repository), 0))
+        {
+            _signals.Writer.TryWrite(repository);
+        }
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => WorkAsync(stoppingToken)));
+
+    private async Task WorkAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var repository in _signals.Reader.ReadAllAsync(stoppingToken))
+            {
+                _queued.TryRemove(TableKeys.Repository(repository), out _);
+                try
+                {
+                    if (await DrainAsync(repository, stoppingToken) == DrainResult.Busy)
+                    {
+                        // Another drain holds the lease and may have read the outbox before this change committed.
+                        Defer(repository, new Delivery(DeliveryOutcome.RetryLater, _options.RetryBase, "another publisher is draining"));
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // Storage failed, say: the sweep tries again.
+                    LogDrainFailed(_logger, repository.Value, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping: what is pending stays in the outbox for the sweep
+        }
+    }
+
+    /// <summary>Publishes <paramref name="repository"/>'s pending events, in order, until none is left or a sink fails.</summary>
+    public async Task<DrainResult> DrainAsync(RepositoryName repository, CancellationToken cancellationToken)
+    {
+        if (!_options.Enabled)
+        {
+            return DrainResult.Disabled;
+        }
+        // The lease is this drain's own, so two drains of one instance exclude each other as two instances' do.
+        var owner = $"{_owner}:{Guid.NewGuid():N}";
+        if (!await _outbox.TryLeaseAsync(repository, owner, LeaseTime, cancellationToken))
+        {
+            return DrainResult.Busy;
+        }
+        try
+        {
+            while (true)
+            {
+                var pending = await _outbox.PendingAsync(repository, BatchSize, cancellationToken);
+                if (pending.Count == 0)
+                {
+                    Succeeded(repository);
+                    return DrainResult.Drained;
+                }
+                var delivery = await _sinks.SendAsync(RegistryEvents.Batch(pending, _options.Source ?? "registry"), cancellationToken);
+                if (delivery.Outcome == DeliveryOutcome.Rejected && pending.Count > 1)
+                {
+                    // Find the one that is refused: the head alone (the events after it wait for it either way).
+                    pending = [pending[0]];
+                    delivery = await _sinks.SendAsync(RegistryEvents.Batch(pending, _options.Source ?? "registry"), cancellationToken);
+                }
+                if (delivery.Outcome == DeliveryOutcome.Delivered)
+                {
+                    await _outbox.MarkSentAsync(pending, cancellationToken);
+                    var now = _time.GetUtcNow();
+                    foreach (var row in pending)
+                    {
+                        _metrics.RecordEventPublished(now - row.OccurredOn);
+                    }
+                    await _outbox.TryLeaseAsync(repository, owner, LeaseTime, cancellationToken);
+                    continue;
+                }
+                var head = pending[0];
+                if (delivery.Outcome == DeliveryOutcome.Rejected)
+                {
+                    await _outbox.RecordFailureAsync(head, delivery.Error ?? "rejected", cancellationToken);
+                    if (head.Attempts >= _options.MaxAttempts)
+                    {
+                        LogDeadLettered(_logger, head.Id, repository.Value, head.Attempts, delivery.Error);
+                        await _outbox.DeadLetterAsync(head, delivery.Error ?? "rejected", cancellationToken);
+                        continue;
+                    }
+                }
+                Defer(repository, delivery);
+                return DrainResult.Deferred;
+            }
+        }
+        finally
+        {
+            await _outbox.ReleaseAsync(repository, owner, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Tries the repository again after a backoff that doubles with each failure, or the sink's <c>Retry-After</c> when longer.</summary>
+    private void Defer(RepositoryName repository, Delivery delivery)
+    {
+        var key = TableKeys.Repository(repository);
+        var failures = _deferred.TryGetValue(key, out var previous) ? previous.Failures + 1 : 1;
+        previous.Timer?.Dispose();
+        var backoff = TimeSpan.FromTicks(Math.Min(_options.RetryMax.Ticks, _options.RetryBase.Ticks * (1L << Math.Min(failures - 1, 20))));
+        var wait = delivery.RetryAfter is { } asked && asked > backoff ? TimeSpan.FromTicks(Math.Min(asked.Ticks, _options.RetryMax.Ticks * 5)) : backoff;
+        LogDeferred(_logger, repository.Value, wait, delivery.Error);
+        var timer = _time.CreateTimer(_ => Notify(repository), null, wait, Timeout.InfiniteTimeSpan);
+        _deferred[key] = (failures, timer);
+    }
+
+    private void Succeeded(RepositoryName repository)
+    {
+        if (_deferred.TryRemove(TableKeys.Repository(repository), out var deferred))
+        {
+            deferred.Timer.Dispose();
+        }
+    }
+
+    public override void Dispose()
+    {
+        foreach (var (_, (_, timer)) in _deferred)
+        {
+            timer.Dispose();
+        }
+        base.Dispose();
+    }
+
+    [LoggerMessage(EventId = LogEvents.Events + 1, Level = LogLevel.Warning, Message = "events of {Repository}: publishing failed, retrying in {Wait}: {Error}")]
+    private static partial void LogDeferred(ILogger logger, string repository, TimeSpan wait, string? error);
+
+    [LoggerMessage(EventId = LogEvents.Events + 2, Level = LogLevel.Error, Message = "event {Id} of {Repository} dead-lettered after {Attempts} rejections: {Error}")]
+    private static partial void LogDeadLettered(ILogger logger, string id, string repository, int attempts, string? error);
+
+    [LoggerMessage(EventId = LogEvents.Events + 3, Level = LogLevel.Warning, Message = "events of {Repository}: the outbox could not be read or moved; the sweep tries again")]
+    private static partial void LogDrainFailed(ILogger logger, string repository, Exception exception);
+}

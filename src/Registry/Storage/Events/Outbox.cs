@@ -1,0 +1,220 @@
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Data.Tables;
+using Registry.Oci;
+
+namespace Registry.Storage.Events;
+
+/// <summary>
+/// The event outbox of each repository partition, as the publisher reads and moves it. An event is an <c>event:</c>
+/// row (written with its change); once a sink acknowledged it, it moves to a <c>sent:</c> row (kept for
+/// <c>Events:Retention</c>, for listing and replay); an event a sink keeps rejecting moves to a <c>dead:</c> row. Each
+/// move is one transaction of the partition, conditional on the ETag the publisher read, so of two publishers that
+/// raced, one moves it and the other finds it gone. Partitions with rows in any of the three states are marked in
+/// <c>~events</c> (<see cref="PartitionMarkers"/>), so the sweep finds them without scanning the table. One publisher
+/// at a time drains a partition: it holds the <c>lease:events</c> row of the partition.
+/// </summary>
+public sealed class Outbox(StorageClients clients, TimeProvider time)
+{
+    private static readonly string[] Kept = [TableKeys.EventPrefix, TableKeys.SentPrefix, TableKeys.DeadPrefix];
+
+    private readonly PartitionMarkers _markers = new(() => clients.RepositoriesTable, TableKeys.EventsPartition, time);
+
+    /// <summary>Marks <paramref name="repository"/> as having events; call before the transaction that adds one.</summary>
+    public Task MarkAsync(RepositoryName repository, CancellationToken cancellationToken) =>
+        _markers.MarkAsync(TableKeys.Repository(repository), cancellationToken);
+
+    /// <summary>The repositories whose partitions have events (pending, sent or dead), as <see cref="TableKeys.Repository"/> keys.</summary>
+    public IAsyncEnumerable<PartitionMarker> MarkersAsync(CancellationToken cancellationToken) => _markers.ListAsync(cancellationToken);
+
+    /// <summary>Removes the marker of a partition with no event row left, once it settled.</summary>
+    public async Task<bool> TryUnmarkAsync(PartitionMarker marker, CancellationToken cancellationToken)
+    {
+        // Only an empty partition loses its marker: each prefix is checked before the (conditional) removal.
+        foreach (var prefix in Kept[..^1])
+        {
+            if (await AnyAsync(marker.Key, prefix, cancellationToken))
+            {
+                return false;
+            }
+        }
+        return await _markers.TryRemoveAsync(marker, Kept[^1], cancellationToken);
+    }
+
+    /// <summary>The oldest pending events of <paramref name="repository"/>, at most <paramref name="max"/>, in commit order.</summary>
+    public Task<List<EventEntity>> PendingAsync(RepositoryName repository, int max, CancellationToken cancellationToken) =>
+        RowsAsync(TableKeys.Repository(repository), TableKeys.EventPrefix, null, max, cancellationToken);
+
+    /// <summary>Rows of one state (<see cref="TableKeys.EventPrefix"/>, sent, dead) of a partition, oldest first, from <paramref name="since"/>.</summary>
+    public async Task<List<EventEntity>> RowsAsync(string partition, string prefix, DateTimeOffset? since, int max, CancellationToken cancellationToken)
+    {
+        var lower = since is { } from ? $"{prefix}{from.UtcTicks:D19}" : prefix;
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {lower} and RowKey lt {TableKeys.PrefixEnd(prefix)}");
+        var rows = new List<EventEntity>();
+        await foreach (var row in clients.RepositoriesTable.QueryAsync<EventEntity>(filter, Math.Min(max, 1000), cancellationToken: cancellationToken))
+        {
+            rows.Add(row);
+            if (rows.Count >= max)
+            {
+                break;
+            }
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// Takes the partition's publishing lease for <paramref name="owner"/> until <paramref name="duration"/> from now: true
+    /// when it was free, expired or already this owner's (then it is extended).
+    /// </summary>
+    public async Task<bool> TryLeaseAsync(RepositoryName repository, string owner, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var partition = TableKeys.Repository(repository);
+        var now = time.GetUtcNow();
+        var lease = new TableEntity(partition, TableKeys.EventLeaseRow) { ["Owner"] = owner, ["Until"] = now + duration };
+        var current = await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(partition, TableKeys.EventLeaseRow, cancellationToken: cancellationToken);
+        try
+        {
+            if (!current.HasValue)
+            {
+                await clients.RepositoriesTable.AddEntityAsync(lease, cancellationToken);
+                return true;
+            }
+            var held = current.Value!;
+            if (held.GetString("Owner") != owner && held.GetDateTimeOffset("Until") is { } until && until > now)
+            {
+                return false;
+            }
+            await clients.RepositoriesTable.UpdateEntityAsync(lease, held.ETag, TableUpdateMode.Replace, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 409 or 412)
+        {
+            return false; // another publisher took it, or gave it up, meanwhile: it drains, or the next notice does
+        }
+    }
+
+    /// <summary>Gives the lease up (when this owner still holds it).</summary>
+    public async Task ReleaseAsync(RepositoryName repository, string owner, CancellationToken cancellationToken)
+    {
+        var partition = TableKeys.Repository(repository);
+        var current = await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(partition, TableKeys.EventLeaseRow, cancellationToken: cancellationToken);
+        if (current.HasValue && current.Value!.GetString("Owner") == owner)
+        {
+            try
+            {
+                await clients.RepositoriesTable.DeleteEntityAsync(partition, TableKeys.EventLeaseRow, current.Value.ETag, cancellationToken);
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                // taken over meanwhile
+            }
+        }
+    }
+
+    /// <summary>Moves acknowledged events to <c>sent:</c> rows. An event another publisher moved first is skipped.</summary>
+    public async Task MarkSentAsync(IReadOnlyList<EventEntity> events, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        foreach (var chunk in events.Chunk(50))
+        {
+            try
+            {
+                await clients.RepositoriesTable.SubmitTransactionAsync(chunk.SelectMany(e => Move(e, TableKeys.SentPrefix, now, e.LastError)), cancellationToken);
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 412 or 409)
+            {
+                foreach (var single in chunk)
+                {
+                    await TryMoveAsync(single, TableKeys.SentPrefix, null, cancellationToken);
+                }
+            }
+        }
+    }
+
+    /// <summary>Counts a failed attempt on the event's row (the publisher retries it later); its ETag is updated.</summary>
+    public async Task RecordFailureAsync(EventEntity row, string error, CancellationToken cancellationToken)
+    {
+        row.Attempts++;
+        row.LastError = error.Length > 512 ? error[..512] : error;
+        try
+        {
+            var response = await clients.RepositoriesTable.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, cancellationToken);
+            row.ETag = response.Headers.ETag ?? row.ETag;
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // moved by another publisher meanwhile
+        }
+    }
+
+    /// <summary>Moves an event the sinks keep rejecting to a <c>dead:</c> row, so the events after it go on.</summary>
+    public Task DeadLetterAsync(EventEntity row, string reason, CancellationToken cancellationToken) =>
+        TryMoveAsync(row, TableKeys.DeadPrefix, reason, cancellationToken);
+
+    /// <summary>Deletes the <c>sent:</c> rows of a partition acknowledged before <paramref name="before"/>.</summary>
+    public async Task<int> PruneSentAsync(string partition, DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        var upper = $"{TableKeys.SentPrefix}{before.UtcTicks:D19}";
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {TableKeys.SentPrefix} and RowKey lt {upper}");
+        var removed = 0;
+        await foreach (var row in clients.RepositoriesTable.QueryAsync<TableEntity>(filter, 1000, ["PartitionKey", "RowKey"], cancellationToken))
+        {
+            var response = await clients.RepositoriesTable.DeleteEntityAsync(partition, row.RowKey, row.ETag, cancellationToken);
+            removed += response.Status == 404 ? 0 : 1;
+        }
+        return removed;
+    }
+
+    private async Task TryMoveAsync(EventEntity row, string prefix, string? reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await clients.RepositoriesTable.SubmitTransactionAsync(Move(row, prefix, time.GetUtcNow(), reason ?? row.LastError), cancellationToken);
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 404 or 412 or 409)
+        {
+            // moved by another publisher meanwhile
+        }
+    }
+
+    private static TableTransactionAction[] Move(EventEntity row, string prefix, DateTimeOffset now, string? reason)
+    {
+        var settled = new EventEntity
+        {
+            PartitionKey = row.PartitionKey,
+            RowKey = TableKeys.Settled(prefix, row.RowKey),
+            Id = row.Id,
+            Action = row.Action,
+            Repository = row.Repository,
+            Digest = row.Digest,
+            Tag = row.Tag,
+            MediaType = row.MediaType,
+            Size = row.Size,
+            ArtifactType = row.ArtifactType,
+            OccurredOn = row.OccurredOn,
+            Actor = row.Actor,
+            RequestId = row.RequestId,
+            Host = row.Host,
+            Method = row.Method,
+            UserAgent = row.UserAgent,
+            Attempts = row.Attempts,
+            LastError = reason,
+            SettledOn = now,
+        };
+        return
+        [
+            new(TableTransactionActionType.Delete, row, row.ETag),
+            new(TableTransactionActionType.UpsertReplace, settled),
+        ];
+    }
+
+    private async Task<bool> AnyAsync(string partition, string prefix, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {prefix} and RowKey lt {TableKeys.PrefixEnd(prefix)}");
+        await foreach (var _ in clients.RepositoriesTable.QueryAsync<TableEntity>(filter, 1, ["RowKey"], cancellationToken))
+        {
+            return true;
+        }
+        return false;
+    }
+}
