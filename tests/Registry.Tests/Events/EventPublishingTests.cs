@@ -184,6 +184,25 @@ public sealed class EventPublishingTests(RegistryFixture registry) : IAsyncLifet
     }
 
     [Fact]
+    public async Task EventGridTopic_ReceivesTheSameEvents_ThroughThePublisherClient()
+    {
+        var topic = new Uri(_receiver.Url, "/api/events");
+        await using var instance = await ExtraRegistry.StartAsync(registry.Storage,
+        [
+            $"--Storage:RepositoriesTable=evrepos{_suffix}", $"--Storage:BlobsTable=evblobs{_suffix}", $"--Storage:BlobContainer=ev{_suffix}",
+            "--Jobs:InProcess=false", "--Audit:Enabled=false", "--Events:AllowPrivateTargets=true",
+            $"--Events:TopicEndpoint={topic}", "--Events:TopicKey=a-test-key",
+        ]);
+        var repo = RegistryFixture.NewRepository("events");
+        var manifest = await new OciTestClient(instance.OwnerClient()).PushImageAsync(repo, "grid");
+
+        var events = await _receiver.WaitForAsync(all => all.Any(e => Digest(e) == OciTestClient.DigestOf(manifest)));
+        Assert.Equal(RegistryEvents.ImagePushed, events.First(e => Digest(e) == OciTestClient.DigestOf(manifest)).GetProperty("type").GetString());
+        var delivery = _receiver.Deliveries.Last(d => d.Events.Any(e => Digest(e) == OciTestClient.DigestOf(manifest)));
+        Assert.Equal("a-test-key", delivery.Headers["aeg-sas-key"]);
+    }
+
+    [Fact]
     public async Task InternalWebhookTargets_AreRefusedAtStart_AndAtConnectTime()
     {
         var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => ExtraRegistry.StartAsync(

@@ -50,6 +50,8 @@ public sealed class EventReceiver : IAsyncDisposable
         var app = builder.Build();
         EventReceiver? receiver = null;
         app.MapPost("/hook", async context => await receiver!.ReceiveAsync(context));
+        // Where Event Grid's publisher client posts: the topic endpoint's path.
+        app.MapPost("/api/events", async context => await receiver!.ReceiveAsync(context));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         receiver = new EventReceiver(app, new Uri(new Uri(address), "/hook"));

@@ -27,6 +27,9 @@ public sealed class RegistryProcess : IAsyncLifetime
     /// <summary>The connection string of this registry's own Azurite, for tests that prepare state (tokens) directly.</summary>
     public string StorageConnectionString => _storage!.ConnectionString;
 
+    /// <summary>This registry's own Azurite, for a second, in-process instance with settings of its own.</summary>
+    public Azurite Storage => _storage!;
+
     /// <summary>The owner's credentials as the clients' command lines take them (<c>user:password</c>).</summary>
     public static string Credentials => $"{RegistryFixture.AdminName}:{RegistryFixture.AdminPassword}";
 
