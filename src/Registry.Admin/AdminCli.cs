@@ -46,6 +46,7 @@ public static class AdminCli
             GcCommands.Build(connectionString),
             RepositoryCommands.BuildRepo(connectionString),
             RepositoryCommands.BuildUsage(connectionString),
+            EventCommands.Build(connectionString),
         };
     }
 
