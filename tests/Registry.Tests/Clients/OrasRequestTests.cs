@@ -17,7 +17,27 @@ public sealed class OrasRequestTests(RegistryFixture registry)
     private const string ArtifactType = "application/vnd.example.report.v1";
 
     /// <summary>
-    /// <c>oras push --artifact-type application/vnd.example.report.v1 R:1.0,latest hello.txt notes.md</c>.
+    /// <c>oras login HOST -u admin -p …</c>: cmd/oras/root/login.go runLogin → oras-go
+    /// registry/remote/credentials/registry.go Login → Registry.Ping (GET /v2/). The challenge names no scope, so
+    /// auth/client.go fetchDistributionToken GETs the realm with only <c>service</c> and Basic credentials; the ping is
+    /// sent again with the token and must answer 200 for the credentials to be stored.
+    /// </summary>
+    [Fact]
+    public async Task Login_GetsATokenWithoutScope_AndPingsV2WithIt()
+    {
+        var oras = new Replay(registry);
+        using (var ping = await oras.SendAsync(HttpMethod.Get, "/v2/"))
+        {
+            var challenge = await oras.ChallengeAsync(ping);
+            Assert.False(challenge.ContainsKey("scope"));
+            oras.Authorization = "Bearer " + await oras.DistributionTokenAsync(challenge);
+        }
+        using var again = await oras.SendAsync(HttpMethod.Get, "/v2/");
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    /// <summary>
+    /// <c>oras push --artifact-type application/vnd.example.report.v1 R:1.0,latest hello.txt notes.md empty.txt</c>.
     /// oras cmd/oras/root/push.go runPush packs with oras-go pack.go packManifestV1_1 (files as
     /// <c>application/vnd.oci.image.layer.v1.tar</c> layers titled by name, the empty config with its <c>data</c>,
     /// a created annotation), then copy.go Copy → copyGraph: HEAD of the manifest by digest first, then each blob
@@ -29,7 +49,7 @@ public sealed class OrasRequestTests(RegistryFixture registry)
     {
         var repo = RegistryFixture.NewRepository("oras");
         var oras = new Replay(registry);
-        var (manifest, files) = Artifact(("hello.txt", "hello from oras\n"u8.ToArray()), ("notes.md", "# notes\n"u8.ToArray()));
+        var (manifest, files) = Artifact(("hello.txt", "hello from oras\n"u8.ToArray()), ("notes.md", "# notes\n"u8.ToArray()), ("empty.txt", []));
         var digest = OciTestClient.DigestOf(manifest);
 
         using (var probe = await OrasGo.FirstRequestAsync(oras, HttpMethod.Head, $"/v2/{repo}/manifests/{digest}",
@@ -180,7 +200,7 @@ public sealed class OrasRequestTests(RegistryFixture registry)
     public async Task Pull_GetsTheManifestByTag_ThenEachTitledLayerThroughTheRedirect_AndNeverTheEmptyConfig()
     {
         var repo = RegistryFixture.NewRepository("oras");
-        var (manifest, files) = Artifact(("hello.txt", "hello from oras\n"u8.ToArray()), ("data.bin", OciTestClient.RandomBytes(70_000)));
+        var (manifest, files) = Artifact(("hello.txt", "hello from oras\n"u8.ToArray()), ("data.bin", OciTestClient.RandomBytes(70_000)), ("empty.txt", []));
         await PushAsync(repo, "1.0", manifest, files);
         var oras = new Replay(registry);
 
