@@ -438,8 +438,10 @@ public sealed class CosignRequestTests(RegistryFixture registry)
         {
             Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
         }
+        // signDigest's walkOpts are new client options: a new Puller, so the HEAD comes after a ping and token of its own.
+        var writeReader = await ConnectAsync($"repository:{repo}:pull");
         JsonObject subject;
-        using (var head = await reader.SendAsync(HttpMethod.Head, $"/v2/{repo}/manifests/{digest}", null, "Accept: " + ManifestAccept))
+        using (var head = await writeReader.SendAsync(HttpMethod.Head, $"/v2/{repo}/manifests/{digest}", null, "Accept: " + ManifestAccept))
         {
             subject = HeadDescriptor(head, digest);
         }
@@ -467,8 +469,10 @@ public sealed class CosignRequestTests(RegistryFixture registry)
         var reader = await ConnectAsync($"repository:{repo}:pull");
         var digest = OciTestClient.DigestOf(image);
         await ResolveDigestAsync(reader, repo, tag, digest);
+        // sign.go signDigestBundle makes new client options (a new Puller: ping and token again); attest.go uses its own throughout.
+        var headReader = predicateType == SignPredicate ? await ConnectAsync($"repository:{repo}:pull") : reader;
         JsonObject subject;
-        using (var head = await reader.SendAsync(HttpMethod.Head, $"/v2/{repo}/manifests/{digest}", null, "Accept: " + ManifestAccept))
+        using (var head = await headReader.SendAsync(HttpMethod.Head, $"/v2/{repo}/manifests/{digest}", null, "Accept: " + ManifestAccept))
         {
             subject = HeadDescriptor(head, digest);
         }
