@@ -45,7 +45,7 @@ public sealed class OrasRequestTests(RegistryFixture registry)
     /// the extra tag is oras.TagBytesN, one more PUT. The scope hint is pull,push (registryutil.WithScopeHint).
     /// </summary>
     [Fact]
-    public async Task Push_WithArtifactTypeAndTwoFiles_ProbesByHead_UploadsOverTheEmptyConfig_AndPutsByTag()
+    public async Task Push_WithArtifactTypeAndFiles_ProbesByHead_UploadsOverTheEmptyConfig_AndPutsByTag()
     {
         var repo = RegistryFixture.NewRepository("oras");
         var oras = new Replay(registry);
@@ -136,9 +136,8 @@ public sealed class OrasRequestTests(RegistryFixture registry)
 
         var referrer = await AttachAsync(oras, repo, subjectDescriptor, "application/vnd.example.sbom.v1", "sbom.json", "{\"packages\":[]}"u8.ToArray());
 
-        using var listed = await oras.SendAsync(HttpMethod.Get, $"/v2/{repo}/referrers/{subjectDescriptor["digest"]}");
-        using var index = JsonDocument.Parse(await listed.Content.ReadAsStringAsync());
-        Assert.Equal(OciTestClient.DigestOf(referrer), index.RootElement.GetProperty("manifests").EnumerateArray().Single().GetProperty("digest").GetString());
+        var listed = await ReferrersAsync(oras, repo, OciTestClient.DigestOf(subject), null);
+        Assert.Equal(OciTestClient.DigestOf(referrer), listed.Single().GetProperty("digest").GetString());
     }
 
     /// <summary>
@@ -254,7 +253,7 @@ public sealed class OrasRequestTests(RegistryFixture registry)
         OrasGo.DescriptorOf(head, null);
     }
 
-    /// <summary>A refresh token, as the registry hands one out with any OAuth2 grant (what <c>docker login</c> stores as its identity token).</summary>
+    /// <summary>A refresh token, as the registry hands one out with any OAuth2 grant: the identity token a user gives oras.</summary>
     private async Task<string> RefreshTokenAsync()
     {
         var body = new StringContent(Replay.Form(("grant_type", "password"), ("username", RegistryFixture.AdminName),
