@@ -22,7 +22,7 @@ public sealed class BenchmarkSmokeTests(ShortBenchmarkRun run, ITestOutputHelper
             Assert.True(double.IsFinite(row.Ours) && (row.Ours > 0 || (row.ZeroIsValid && row.Ours == 0)), $"{row.Workload} / {row.Metric}: ours = {row.Ours}");
             if (row.Baseline is { } baseline)
             {
-                Assert.True(double.IsFinite(baseline) && baseline > 0, $"{row.Workload} / {row.Metric}: {row.BaselineName} = {baseline}");
+                Assert.True(double.IsFinite(baseline) && (baseline > 0 || (row.ZeroIsValid && baseline == 0)), $"{row.Workload} / {row.Metric}: {row.BaselineName} = {baseline}");
             }
             else
             {
