@@ -12,9 +12,9 @@ namespace Registry.Benchmarks.Workloads;
 /// <summary>
 /// Pushes and pulls while a collector runs back to back, against the same load with no collector, interleaved round
 /// by round (which goes first alternates). The load: small images, four in flight, over ten repositories (five in
-/// short mode) that each hold a base image; each image has the base's layer (checked with a HEAD, as docker does), two layers of 1–64 KiB
-/// and a config, and is pulled back at once (manifest by tag, then every blob, following the redirect); every other
-/// one is then deleted. It runs on our registry process, on tables of its own.
+/// short mode) that each hold a base image; each image has the base's layer (checked with a HEAD, as docker does),
+/// two layers of 1–64 KiB and a config, and is pulled back at once (manifest by tag, then every blob, following the
+/// redirect); every other one is then deleted. It runs on our registry process, on tables of its own.
 ///
 /// <para>The collector is an instance in this process on the same tables, on an <see cref="AheadClock"/> that moves
 /// on by a grace period (and a minute) before each run: every run finds due each delete recorded before it and the
@@ -22,7 +22,8 @@ namespace Registry.Benchmarks.Workloads;
 /// since, then their content rows and bytes, and keeps the base layers they share with the images that stay. A day
 /// would pass in 24 runs, so the collector's <c>GarbageCollection:UnusedBlobGrace</c> is set out of reach: an
 /// upload's review, which production takes up a day later (no push waits that long for its manifest), is never due
-/// here, so no push in flight can lose a blob.</para>
+/// here, so no push in flight can lose a blob. A measurement starts with what the one before left: the last run
+/// after it releases the content of its deletes, which the next measurement's first run deletes.</para>
 ///
 /// <para>A pull of an image that got a 201 and was not deleted fails if any step does. Each is pulled right after its
 /// push and, once the load ends and a last run took up what was left, again through the collector's instance, whose
