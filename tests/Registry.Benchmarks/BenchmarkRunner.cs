@@ -17,6 +17,7 @@ internal static class BenchmarkRunner
         new SmallImagesWorkload(),
         new TagListWorkload(),
         new CatalogWorkload(),
+        new GarbageCollectionWorkload(),
         new LargePushWorkload(),
         new LargePullWorkload(),
         new MemoryWorkload(),

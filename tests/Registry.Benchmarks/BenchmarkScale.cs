@@ -21,6 +21,8 @@ internal sealed record BenchmarkScale
         CatalogPage = 100,
         ReadsAtOne = 500,
         ReadsAtMany = 2000,
+        UntouchedImages = 1000,
+        DeletedImages = 10,
     };
 
     public static readonly BenchmarkScale Short = new()
@@ -39,6 +41,8 @@ internal sealed record BenchmarkScale
         CatalogPage = 5,
         ReadsAtOne = 50,
         ReadsAtMany = 200,
+        UntouchedImages = 50,
+        DeletedImages = 3,
     };
 
     public required bool IsShort { get; init; }
@@ -72,6 +76,12 @@ internal sealed record BenchmarkScale
     public required int ReadsAtOne { get; init; }
 
     public required int ReadsAtMany { get; init; }
+
+    /// <summary>The garbage collection run's larger registry: images no run has anything to do with (the smaller has 10).</summary>
+    public required int UntouchedImages { get; init; }
+
+    /// <summary>The images deleted before the collection run that is measured, over either registry.</summary>
+    public required int DeletedImages { get; init; }
 
     /// <summary>A size in the report's words: "1 GiB", "8 MiB".</summary>
     public static string Size(long bytes) => bytes >= 1024 * MiB && bytes % (1024 * MiB) == 0 ? $"{bytes / (1024 * MiB)} GiB" : $"{bytes / MiB} MiB";

@@ -73,6 +73,13 @@ internal sealed class OciClient : IDisposable
         await Expect.StatusAsync(put, HttpStatusCode.Created, "manifest PUT");
     }
 
+    /// <summary>Deletes a manifest by digest (202), as a client does to delete an image.</summary>
+    public async Task DeleteManifestAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
+        using var delete = await _http.DeleteAsync(new Uri($"/v2/{repository}/manifests/{digest}", UriKind.Relative), cancellationToken);
+        await Expect.StatusAsync(delete, HttpStatusCode.Accepted, "manifest DELETE");
+    }
+
     /// <summary>GET or HEAD of a manifest with docker's Accept header; returns the body's length.</summary>
     public async Task<long> GetManifestAsync(string repository, string reference, bool head, CancellationToken cancellationToken)
     {

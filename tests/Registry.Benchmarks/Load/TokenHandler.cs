@@ -9,7 +9,8 @@ namespace Registry.Benchmarks.Load;
 
 /// <summary>
 /// Docker's token dance, done once per scope and reused: a Bearer token from <c>/oauth2/token</c> (asked with the
-/// owner's Basic credentials) for the repository a request addresses, refreshed before its 5 minutes run out.
+/// owner's Basic credentials) for the repository a request addresses (pull and push; delete for a DELETE),
+/// refreshed before its 5 minutes run out.
 /// Requests to other hosts (the SAS URLs a pull is redirected to) go without it.
 /// </summary>
 internal sealed class TokenHandler(Uri registry, OwnerCredentials owner, HttpMessageHandler inner) : DelegatingHandler(inner)
@@ -31,7 +32,7 @@ internal sealed class TokenHandler(Uri registry, OwnerCredentials owner, HttpMes
         if (request.RequestUri is { } uri && request.Headers.Authorization is null && uri.Authority == registry.Authority
             && uri.AbsolutePath.StartsWith("/v2/", StringComparison.Ordinal))
         {
-            var token = await TokenAsync(ScopeFor(uri.AbsolutePath), cancellationToken);
+            var token = await TokenAsync(ScopeFor(request.Method, uri.AbsolutePath), cancellationToken);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
         return await base.SendAsync(request, cancellationToken);
@@ -59,13 +60,17 @@ internal sealed class TokenHandler(Uri registry, OwnerCredentials owner, HttpMes
         return cached.Token;
     }
 
-    private static string ScopeFor(string path)
+    private static string ScopeFor(HttpMethod method, string path)
     {
         if (path.StartsWith("/v2/_catalog", StringComparison.Ordinal))
         {
             return "registry:catalog:*";
         }
-        return RegistryRoute.Parse(path[4..]) is { Name.Length: > 0 } route ? RepositoryScope(route.Name) : "";
+        if (RegistryRoute.Parse(path[4..]) is not { Name.Length: > 0 } route)
+        {
+            return "";
+        }
+        return method == HttpMethod.Delete ? $"repository:{route.Name}:delete" : RepositoryScope(route.Name);
     }
 
     private async Task<(string Token, DateTimeOffset At)> FetchAsync(string scope, CancellationToken cancellationToken)

@@ -3,15 +3,20 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Registry.Host;
 using Registry.Startup;
+using Registry.Storage;
+using Registry.Storage.Blobs;
 
 namespace Registry.Benchmarks.Processes;
 
 /// <summary>
 /// Our registry hosted in this process (RegistryHost.Build, as Program.cs builds it) on a real loopback socket, with
-/// a storage pipeline policy of the harness's and a clock of its choice. Only the storage-call counts use it: speed,
-/// CPU and memory are measured on a process of its own.
+/// a storage pipeline policy of the harness's and a clock of its choice. The storage-call counts and the garbage
+/// collector's runs use it (only here can the harness move the registry's clock): speed, CPU and memory are measured
+/// on a process of its own. Pull redirects are signed on the real clock, whatever the registry's, since storage checks
+/// a SAS URL against its own.
 /// </summary>
 internal sealed class InProcessRegistry : IAsyncDisposable
 {
@@ -25,9 +30,18 @@ internal sealed class InProcessRegistry : IAsyncDisposable
 
     public RegistryTarget Target { get; }
 
-    /// <param name="storagePrefix">Names the container and tables, so the counts start from an empty registry.</param>
+    /// <summary>The registry's services, for what the harness runs without a request (a collection run).</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <param name="storagePrefix">
+    /// Names the container and tables, so the counts start from an empty registry; instances (and an
+    /// <see cref="OurRegistryProcess"/>) started with the same prefix share them.
+    /// </param>
+    /// <param name="policy">Sees every storage call (a <see cref="Workloads.StorageCallCounter"/>); null for none.</param>
+    /// <param name="settings">More command-line settings (<c>--Section:Key=value</c>), which win over the harness's.</param>
     public static async Task<InProcessRegistry> StartAsync(
-        Azurite storage, string storagePrefix, HttpPipelinePolicy policy, TimeProvider clock, CancellationToken cancellationToken)
+        Azurite storage, string storagePrefix, HttpPipelinePolicy? policy, TimeProvider clock, CancellationToken cancellationToken,
+        IReadOnlyList<string>? settings = null)
     {
         var app = RegistryHost.Build(
         [
@@ -47,10 +61,16 @@ internal sealed class InProcessRegistry : IAsyncDisposable
             "--Audit:Enabled=false",
             // Nor may the scheduled jobs add calls to a request's count.
             "--Jobs:InProcess=false",
+            .. settings ?? [],
         ], builder =>
         {
-            builder.Services.AddSingleton(policy);
+            if (policy is not null)
+            {
+                builder.Services.AddSingleton(policy);
+            }
             builder.Services.AddSingleton(clock);
+            builder.Services.AddSingleton(services => new SasUrlIssuer(
+                services.GetRequiredService<StorageClients>(), services.GetRequiredService<IOptions<StorageOptions>>(), TimeProvider.System));
         });
         try
         {

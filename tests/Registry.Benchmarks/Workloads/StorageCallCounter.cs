@@ -17,7 +17,15 @@ internal sealed class StorageCallCounter(string tablePrefix) : HttpPipelinePolic
 
     private readonly ConcurrentQueue<string> _calls = new();
     private int _inFlight;
+    private long _total;
     private long _lastActivity = Stopwatch.GetTimestamp();
+
+    /// <summary>Every call since the counter was made, measured or not.</summary>
+    public long Total => Interlocked.Read(ref _total);
+
+    /// <summary>"GET table repositories(entity) ×2, POST table audit": what the calls were.</summary>
+    public static string Breakdown(IReadOnlyList<string> calls) =>
+        string.Join(", ", calls.GroupBy(c => c).Select(g => g.Count() == 1 ? g.Key : $"{g.Key} ×{g.Count()}"));
 
     /// <summary>
     /// Runs <paramref name="operation"/> and returns the calls it caused, including those made after its response was
@@ -61,6 +69,7 @@ internal sealed class StorageCallCounter(string tablePrefix) : HttpPipelinePolic
     private void Begin(HttpMessage message)
     {
         Interlocked.Increment(ref _inFlight);
+        Interlocked.Increment(ref _total);
         Interlocked.Exchange(ref _lastActivity, Stopwatch.GetTimestamp());
         _calls.Enqueue(Describe(message.Request));
     }

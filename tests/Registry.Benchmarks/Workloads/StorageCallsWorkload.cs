@@ -98,20 +98,16 @@ internal sealed class StorageCallsWorkload : IWorkload
                     SendAsync(http, HttpMethod.Get, $"/v2/{Repository}/blobs/{blob}", null, HttpStatusCode.TemporaryRedirect, cancellationToken))));
             }
             counts.Add(($"docker pull of a {Layers}-layer image, cold", steps.SelectMany(s => s.Calls).ToList(), $"≤ L+2 = {Layers + 2}", Layers + 2));
-            context.Note("storage-calls: cold docker pull by step: " + string.Join("; ", steps.Select(s => $"{s.Step} {s.Calls.Count} [{Breakdown(s.Calls)}]")));
+            context.Note("storage-calls: cold docker pull by step: " + string.Join("; ", steps.Select(s => $"{s.Step} {s.Calls.Count} [{StorageCallCounter.Breakdown(s.Calls)}]")));
         }
 
         foreach (var (operation, calls, _, _) in counts)
         {
-            context.Note($"storage-calls: {operation}: {calls.Count} [{Breakdown(calls)}]");
+            context.Note($"storage-calls: {operation}: {calls.Count} [{StorageCallCounter.Breakdown(calls)}]");
         }
         return counts.Select(c => new Row("storage calls per operation", c.Operation, c.Calls.Count, "—", null, Better.Lower, c.Goal,
             c.Limit is { } limit ? c.Calls.Count <= limit : null) { ZeroIsValid = true }).ToList();
     }
-
-    /// <summary>"GET table repositories(entity) ×2, POST table audit": what the calls were.</summary>
-    private static string Breakdown(IReadOnlyList<string> calls) =>
-        string.Join(", ", calls.GroupBy(c => c).Select(g => g.Count() == 1 ? g.Key : $"{g.Key} ×{g.Count()}"));
 
     private static HttpClient Client(RegistryTarget target) =>
         new(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false }) { BaseAddress = target.BaseAddress };
