@@ -106,7 +106,18 @@ public sealed partial class EventDispatcher : BackgroundService
         }
         // The lease is this drain's own, so two drains of one instance exclude each other as two instances' do.
         var owner = $"{_owner}:{Guid.NewGuid():N}";
-        if (!await _outbox.TryLeaseAsync(repository, owner, LeaseTime, cancellationToken))
+        var leased = false;
+        try
+        {
+            leased = await _outbox.TryLeaseAsync(repository, owner, LeaseTime, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped while taking the lease: storage may have granted it, and nothing else would give it up before it expires.
+            await _outbox.ReleaseAsync(repository, owner, CancellationToken.None);
+            throw;
+        }
+        if (!leased)
         {
             return DrainResult.Busy;
         }

@@ -49,6 +49,13 @@ public sealed class StorageGate : HttpPipelinePolicy
     public static bool IsBatchWith(Request request, string text) =>
         IsBatch(request) && request.Content is { } content && BodyMentions(content, text);
 
+    /// <summary>A write of one Table entity (insert, replace or merge, not in a batch) whose row key is <paramref name="rowKey"/>.</summary>
+    public static bool IsEntityWrite(Request request, string rowKey) =>
+        (request.Method == RequestMethod.Post || request.Method == RequestMethod.Put || request.Method == RequestMethod.Patch)
+        && !IsBatch(request)
+        && (Uri.UnescapeDataString(request.Uri.Path).Contains($"RowKey='{rowKey}'", StringComparison.Ordinal)
+            || request.Content is { } content && BodyMentions(content, $"\"RowKey\":\"{rowKey}\""));
+
     /// <summary>A delete of one Table entity whose row key starts with <paramref name="rowPrefix"/>.</summary>
     public static bool IsEntityDelete(Request request, string rowPrefix) =>
         request.Method == RequestMethod.Delete
