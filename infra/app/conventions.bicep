@@ -34,6 +34,7 @@ var registryTableNames = [
   'blobs'
   'auth'
   'audit'
+  'policies'
 ]
 
 @export()

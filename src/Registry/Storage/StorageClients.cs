@@ -51,6 +51,9 @@ public sealed class StorageClients
     /// <summary>The append-only audit log, one partition per UTC day.</summary>
     public TableClient AuditTable => _clients.Value.Audit;
 
+    /// <summary>Policies an operator sets (retention, immutability), one partition per kind.</summary>
+    public TableClient PoliciesTable => _clients.Value.Policies;
+
     public async Task CreateIfMissingAsync(CancellationToken cancellationToken)
     {
         await Task.WhenAll(
@@ -58,7 +61,8 @@ public sealed class StorageClients
             RepositoriesTable.CreateIfNotExistsAsync(cancellationToken),
             BlobsTable.CreateIfNotExistsAsync(cancellationToken),
             AuthTable.CreateIfNotExistsAsync(cancellationToken),
-            AuditTable.CreateIfNotExistsAsync(cancellationToken));
+            AuditTable.CreateIfNotExistsAsync(cancellationToken),
+            PoliciesTable.CreateIfNotExistsAsync(cancellationToken));
     }
 
     private static Clients Create(StorageOptions o, List<HttpPipelinePolicy> policies, TimeProvider time)
@@ -95,9 +99,11 @@ public sealed class StorageClients
             tableService.GetTableClient(o.RepositoriesTable),
             tableService.GetTableClient(o.BlobsTable),
             tableService.GetTableClient(o.AuthTable),
-            tableService.GetTableClient(o.AuditTable));
+            tableService.GetTableClient(o.AuditTable),
+            tableService.GetTableClient(o.PoliciesTable));
     }
 
     private sealed record Clients(
-        BlobServiceClient BlobService, BlobContainerClient Container, TableClient Repositories, TableClient Blobs, TableClient Auth, TableClient Audit);
+        BlobServiceClient BlobService, BlobContainerClient Container, TableClient Repositories, TableClient Blobs, TableClient Auth, TableClient Audit,
+        TableClient Policies);
 }

@@ -31,6 +31,8 @@ public sealed class StorageOptions
 
     public string AuditTable { get; set; } = "audit";
 
+    public string PoliciesTable { get; set; } = "policies";
+
     /// <summary>Create the container and tables at start-up when missing (local runs; IaC creates them in Azure).</summary>
     public bool CreateIfMissing { get; set; } = true;
 

@@ -53,6 +53,7 @@ internal sealed class InProcessRegistry : IAsyncDisposable
             $"--Storage:BlobsTable={storagePrefix}blobs",
             $"--Storage:AuthTable={storagePrefix}auth",
             $"--Storage:AuditTable={storagePrefix}audit",
+            $"--Storage:PoliciesTable={storagePrefix}policies",
             $"--Auth:AdminName={OurRegistryProcess.Owner.User}",
             $"--Auth:AdminPassword={OurRegistryProcess.Owner.Password}",
             "--Logging:LogLevel:Default=Warning",

@@ -263,7 +263,7 @@ public sealed class TemplateResourceTests
         Assert.All(snapshot.OfType("Microsoft.Storage/storageAccounts/blobServices/containers"),
             container => Assert.Equal("None", Snapshot.Properties(container).GetProperty("publicAccess").GetString()));
         Assert.Equal(
-            new[] { "audit", "auth", "blobs", "repositories" }.Select(t => $"{primary}/tableServices/default/tables/{t}"),
+            new[] { "audit", "auth", "blobs", "policies", "repositories" }.Select(t => $"{primary}/tableServices/default/tables/{t}"),
             snapshot.OfType("Microsoft.Storage/storageAccounts/tableServices/tables").Select(Snapshot.Id).Order(StringComparer.Ordinal));
         Assert.Equal($"{primary}/queueServices/default/queues/replication",
             Snapshot.Id(snapshot.Single("Microsoft.Storage/storageAccounts/queueServices/queues")));
@@ -302,7 +302,7 @@ public sealed class TemplateResourceTests
             Assert.Contains(snapshot.OfType("Microsoft.Storage/storageAccounts/blobServices/containers"),
                 c => Snapshot.Id(c) == $"{replica}/blobServices/default/containers/registry");
             Assert.Equal(
-                new[] { "audit", "auth", "blobs", "repositories" }.Select(t => $"{replica}/tableServices/default/tables/{t}"),
+                new[] { "audit", "auth", "blobs", "policies", "repositories" }.Select(t => $"{replica}/tableServices/default/tables/{t}"),
                 snapshot.OfType("Microsoft.Storage/storageAccounts/tableServices/tables").Select(Snapshot.Id)
                     .Where(id => id.StartsWith(replica + "/", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
         }

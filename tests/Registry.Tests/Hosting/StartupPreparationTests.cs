@@ -139,6 +139,7 @@ public sealed partial class StartupPreparationTests(RegistryFixture registry)
                 ["Storage__BlobsTable"] = prefix + "blobs",
                 ["Storage__AuthTable"] = prefix + "auth",
                 ["Storage__AuditTable"] = prefix + "audit",
+                ["Storage__PoliciesTable"] = prefix + "policies",
                 ["Registry__Port"] = port.ToString(CultureInfo.InvariantCulture),
                 ["Logging__LogLevel__Default"] = "Warning",
                 ["Jobs__InProcess"] = "false",
