@@ -50,6 +50,11 @@ public sealed partial class EventDispatcher : BackgroundService
         new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (int Failures, ITimer Timer)> _deferred = new(StringComparer.Ordinal);
+    // Per repository: how many changes notified this instance (a drain that saw the count unchanged since its read of
+    // the outbox knows nothing committed through this instance after it), and whether a drain of this instance holds
+    // the lease (a notice that finds it busy then needs no retry of its own: that drain looks again before it ends).
+    private readonly ConcurrentDictionary<string, long> _notices = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _draining = new(StringComparer.Ordinal);
 
     public EventDispatcher(Outbox outbox, EventSinks sinks, IOptions<EventsOptions> options, RegistryMetrics metrics, TimeProvider time, ILogger<EventDispatcher> logger)
     {
@@ -60,7 +65,13 @@ public sealed partial class EventDispatcher : BackgroundService
     /// <summary>Asks for <paramref name="repository"/>'s outbox to be drained soon; never waits, never fails.</summary>
     public void Notify(RepositoryName repository)
     {
-        if (_options.Enabled && _queued.TryAdd(TableKeys.Repository(repository), 0))
+        if (!_options.Enabled)
+        {
+            return;
+        }
+        var key = TableKeys.Repository(repository);
+        _notices.AddOrUpdate(key, 1, static (_, count) => count + 1);
+        if (_queued.TryAdd(key, 0))
         {
             _signals.Writer.TryWrite(repository);
         }
@@ -78,7 +89,7 @@ public sealed partial class EventDispatcher : BackgroundService
                 _queued.TryRemove(TableKeys.Repository(repository), out _);
                 try
                 {
-                    if (await DrainAsync(repository, stoppingToken) == DrainResult.Busy)
+                    if (await DrainAsync(repository, stoppingToken) == DrainResult.Busy && !_draining.ContainsKey(TableKeys.Repository(repository)))
                     {
                         // Another drain holds the lease and may have read the outbox before this change committed.
                         Defer(repository, new Delivery(DeliveryOutcome.RetryLater, _options.RetryBase, "another publisher is draining"));
@@ -106,29 +117,35 @@ public sealed partial class EventDispatcher : BackgroundService
         }
         // The lease is this drain's own, so two drains of one instance exclude each other as two instances' do.
         var owner = $"{_owner}:{Guid.NewGuid():N}";
-        var leased = false;
+        PublishingLease? lease;
         try
         {
-            leased = await _outbox.TryLeaseAsync(repository, owner, LeaseTime, cancellationToken);
+            lease = await _outbox.TryLeaseAsync(repository, owner, LeaseTime, cancellationToken);
         }
         catch (OperationCanceledException)
         {
             // Stopped while taking the lease: storage may have granted it, and nothing else would give it up before it expires.
-            await _outbox.ReleaseAsync(repository, owner, CancellationToken.None);
+            await _outbox.ReleaseIfHeldAsync(repository, owner, CancellationToken.None);
             throw;
         }
-        if (!leased)
+        if (lease is null)
         {
             return DrainResult.Busy;
         }
+        var key = TableKeys.Repository(repository);
+        _draining[key] = 0;
+        long seen = 0;
+        var drained = false;
         try
         {
             while (true)
             {
+                seen = Notices(key);
                 var pending = await _outbox.PendingAsync(repository, BatchSize, cancellationToken);
                 if (pending.Count == 0)
                 {
                     Succeeded(repository);
+                    drained = true;
                     return DrainResult.Drained;
                 }
                 var delivery = await _sinks.SendAsync(RegistryEvents.Batch(pending, _options.Source ?? "registry"), cancellationToken);
@@ -146,7 +163,17 @@ public sealed partial class EventDispatcher : BackgroundService
                     {
                         _metrics.RecordEventPublished(now - row.OccurredOn);
                     }
-                    await _outbox.TryLeaseAsync(repository, owner, LeaseTime, cancellationToken);
+                    if (!await _outbox.RenewAsync(lease, LeaseTime, cancellationToken))
+                    {
+                        return DrainResult.Busy; // it expired and another publisher took over: it drains the rest
+                    }
+                    if (pending.Count < BatchSize && Notices(key) == seen)
+                    {
+                        // All there was when it read, and no change came through this instance since: no read to find nothing.
+                        Succeeded(repository);
+                        drained = true;
+                        return DrainResult.Drained;
+                    }
                     continue;
                 }
                 var head = pending[0];
@@ -166,9 +193,16 @@ public sealed partial class EventDispatcher : BackgroundService
         }
         finally
         {
-            await _outbox.ReleaseAsync(repository, owner, CancellationToken.None);
+            await _outbox.ReleaseAsync(lease, CancellationToken.None);
+            _draining.TryRemove(key, out _);
+            if (drained && !_notices.TryRemove(new KeyValuePair<string, long>(key, seen)) && Notices(key) != seen)
+            {
+                Notify(repository); // a change notified while this drain was ending: its notice may have found the lease still held
+            }
         }
     }
+
+    private long Notices(string key) => _notices.TryGetValue(key, out var count) ? count : 0;
 
     /// <summary>Tries the repository again after a backoff that doubles with each failure, or the sink's <c>Retry-After</c> when longer.</summary>
     private void Defer(RepositoryName repository, Delivery delivery)

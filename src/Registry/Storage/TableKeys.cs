@@ -27,6 +27,12 @@ namespace Registry.Storage;
 ///   <c>subject</c> is not a use: a subject may be deleted, and its referrers go with it.</item>
 /// <item><c>event:&lt;19-digit ticks&gt;:&lt;id&gt;</c>: the outbox: one row per push or delete, written in the same
 ///   transaction as the change; the events feature publishes and removes them.</item>
+/// <item><c>sent:&lt;ticks&gt;:&lt;id&gt;</c>, <c>dead:&lt;ticks&gt;:&lt;id&gt;</c>: an event a sink acknowledged, or one given up
+///   after <c>Events:MaxAttempts</c> rejections (LastError, Attempts); moved from its <c>event:</c> row in one transaction
+///   conditional on the ETag read, kept for <c>Events:Retention</c> (listing, replay), then pruned by the sweep.</item>
+/// <item><c>lease:events</c>: Owner, Until: the one publisher draining the partition's outbox, so its events go out in
+///   commit order. Taken by insert (or, once Until passed, by a replace conditional on the ETag read); renewed and
+///   given up conditionally on the holder's own ETag, so a holder that lost it to a takeover stops.</item>
 /// <item><c>review:link:&lt;19-digit ticks&gt;:&lt;digest&gt;</c>: a link written then, for the collector to check after
 ///   <c>GarbageCollection:UnusedBlobGrace</c> whether any manifest uses it; written in the link's transaction.</item>
 /// <item><c>review:manifest:&lt;ticks&gt;:&lt;digest&gt;</c>: a manifest deleted then, with its bytes (MediaType, Content or
@@ -35,7 +41,9 @@ namespace Registry.Storage;
 /// </list>
 /// <para>PartitionKey <c>~catalog</c>, RowKey = <see cref="Repository"/>(name): the repository list
 /// (<c>~</c> can start no repository name). PartitionKey <c>~gc</c>, RowKey = <see cref="Repository"/>(name): the
-/// repository has review rows (see <see cref="Reviews.GarbageReviews"/> for when it is written and removed).</para>
+/// repository has review rows (see <see cref="Reviews.GarbageReviews"/> for when it is written and removed). PartitionKey
+/// <c>~events</c>, same RowKeys: the repository has event rows in any state (<see cref="Events.Outbox"/>). Both follow
+/// <see cref="PartitionMarkers"/>' protocol.</para>
 ///
 /// <para><b>Table <c>blobs</c></b> (the global content index). PartitionKey = the digest. RowKeys:</para>
 /// <list type="bullet">

@@ -42,7 +42,9 @@ internal sealed class OurRegistryProcess : IAsyncDisposable
     public TimeSpan Startup { get; }
 
     /// <param name="storagePrefix">Names the container and tables, so a registry can start with nothing in it on a shared Azurite.</param>
-    public static async Task<OurRegistryProcess> StartAsync(Azurite storage, Launch launch, string? storagePrefix, CancellationToken cancellationToken)
+    /// <param name="settings">More environment settings (<c>Section__Key</c>), which win over the harness's.</param>
+    public static async Task<OurRegistryProcess> StartAsync(
+        Azurite storage, Launch launch, string? storagePrefix, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
     {
         var dll = RepoPaths.HostDll;
         if (!File.Exists(dll))
@@ -66,10 +68,14 @@ internal sealed class OurRegistryProcess : IAsyncDisposable
         if (storagePrefix is not null)
         {
             environment["Storage__BlobContainer"] = storagePrefix;
-            foreach (var table in new[] { "Repositories", "Blobs", "Auth", "Audit" })
+            foreach (var table in new[] { "Repositories", "Blobs", "Auth", "Audit", "Policies" })
             {
                 environment[$"Storage__{table}Table"] = storagePrefix + table.ToLowerInvariant();
             }
+        }
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
         }
         var address = new Uri($"http://127.0.0.1:{port}");
         var watch = Stopwatch.StartNew();

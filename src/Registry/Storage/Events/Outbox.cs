@@ -63,51 +63,91 @@ public sealed class Outbox(StorageClients clients, TimeProvider time)
     }
 
     /// <summary>
-    /// Takes the partition's publishing lease for <paramref name="owner"/> until <paramref name="duration"/> from now: true
-    /// when it was free, expired or already this owner's (then it is extended).
+    /// Takes the partition's publishing lease for <paramref name="owner"/> until <paramref name="duration"/> from now, or
+    /// null when another publisher holds it. A free partition costs one call (the insert); a lease left behind costs a
+    /// read, and is taken over once it expired.
     /// </summary>
-    public async Task<bool> TryLeaseAsync(RepositoryName repository, string owner, TimeSpan duration, CancellationToken cancellationToken)
+    public async Task<PublishingLease?> TryLeaseAsync(RepositoryName repository, string owner, TimeSpan duration, CancellationToken cancellationToken)
     {
         var partition = TableKeys.Repository(repository);
-        var now = time.GetUtcNow();
-        var lease = new TableEntity(partition, TableKeys.EventLeaseRow) { ["Owner"] = owner, ["Until"] = now + duration };
-        var current = await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(partition, TableKeys.EventLeaseRow, cancellationToken: cancellationToken);
+        var until = time.GetUtcNow() + duration;
+        var lease = new TableEntity(partition, TableKeys.EventLeaseRow) { ["Owner"] = owner, ["Until"] = until };
         try
         {
+            var added = await clients.RepositoriesTable.AddEntityAsync(lease, cancellationToken);
+            return new PublishingLease(partition, owner, added.Headers.ETag ?? ETag.All, until);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            // held, or left behind: read whose it is
+        }
+        try
+        {
+            var current = await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(partition, TableKeys.EventLeaseRow, cancellationToken: cancellationToken);
             if (!current.HasValue)
             {
-                await clients.RepositoriesTable.AddEntityAsync(lease, cancellationToken);
-                return true;
+                return null; // given up just now: its holder drained, or the next notice does
             }
             var held = current.Value!;
-            if (held.GetString("Owner") != owner && held.GetDateTimeOffset("Until") is { } until && until > now)
+            if (held.GetString("Owner") != owner && held.GetDateTimeOffset("Until") is { } heldUntil && heldUntil > time.GetUtcNow())
             {
-                return false;
+                return null;
             }
-            await clients.RepositoriesTable.UpdateEntityAsync(lease, held.ETag, TableUpdateMode.Replace, cancellationToken);
-            return true;
+            var replaced = await clients.RepositoriesTable.UpdateEntityAsync(lease, held.ETag, TableUpdateMode.Replace, cancellationToken);
+            return new PublishingLease(partition, owner, replaced.Headers.ETag ?? ETag.All, until);
         }
-        catch (RequestFailedException e) when (e.Status is 404 or 409 or 412)
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
         {
-            return false; // another publisher took it, or gave it up, meanwhile: it drains, or the next notice does
+            return null; // another publisher took it, or gave it up, meanwhile
         }
     }
 
-    /// <summary>Gives the lease up (when this owner still holds it).</summary>
-    public async Task ReleaseAsync(RepositoryName repository, string owner, CancellationToken cancellationToken)
+    /// <summary>
+    /// Keeps <paramref name="lease"/> for <paramref name="duration"/> more once half of it has passed (before that, no
+    /// call); false when it was lost (taken over after it expired): the holder must stop.
+    /// </summary>
+    public async Task<bool> RenewAsync(PublishingLease lease, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (lease.Until - now > duration / 2)
+        {
+            return true;
+        }
+        var until = now + duration;
+        try
+        {
+            var replaced = await clients.RepositoriesTable.UpdateEntityAsync(
+                new TableEntity(lease.Partition, TableKeys.EventLeaseRow) { ["Owner"] = lease.Owner, ["Until"] = until }, lease.ETag, TableUpdateMode.Replace, cancellationToken);
+            lease.Extend(replaced.Headers.ETag ?? ETag.All, until);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Gives <paramref name="lease"/> up, unless another publisher took it over meanwhile.</summary>
+    public async Task ReleaseAsync(PublishingLease lease, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await clients.RepositoriesTable.DeleteEntityAsync(lease.Partition, TableKeys.EventLeaseRow, lease.ETag, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // taken over, or gone
+        }
+    }
+
+    /// <summary>Gives the lease up when <paramref name="owner"/> holds it: for a holder that never heard storage grant it.</summary>
+    public async Task ReleaseIfHeldAsync(RepositoryName repository, string owner, CancellationToken cancellationToken)
     {
         var partition = TableKeys.Repository(repository);
         var current = await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(partition, TableKeys.EventLeaseRow, cancellationToken: cancellationToken);
         if (current.HasValue && current.Value!.GetString("Owner") == owner)
         {
-            try
-            {
-                await clients.RepositoriesTable.DeleteEntityAsync(partition, TableKeys.EventLeaseRow, current.Value.ETag, cancellationToken);
-            }
-            catch (RequestFailedException e) when (e.Status == 412)
-            {
-                // taken over meanwhile
-            }
+            await ReleaseAsync(new PublishingLease(partition, owner, current.Value.ETag, default), cancellationToken);
         }
     }
 
