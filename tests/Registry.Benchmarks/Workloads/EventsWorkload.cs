@@ -15,8 +15,6 @@ namespace Registry.Benchmarks.Workloads;
 /// </summary>
 internal sealed class EventsWorkload : IWorkload
 {
-    private const int ImagesInFlight = 4;
-    private const int Repositories = 10;
     private static readonly TimeSpan DeliveryDeadline = TimeSpan.FromSeconds(60);
 
     public string Name => "events";
@@ -34,14 +32,15 @@ internal sealed class EventsWorkload : IWorkload
             ["Events__AllowPrivateTargets"] = "true",
         });
         await using var silent = await OurRegistryProcess.StartAsync(storage, Launch.Dotnet, "evbenchoff", cancellationToken);
-        using var on = new OciClient(publishing.Target, ImagesInFlight * 4);
-        using var off = new OciClient(silent.Target, ImagesInFlight * 4);
+        using var on = new OciClient(publishing.Target, SmallImagesWorkload.ImagesInFlight * 4);
+        using var off = new OciClient(silent.Target, SmallImagesWorkload.ImagesInFlight * 4);
         var images = context.Scale.SmallImages;
         var pushedAt = new ConcurrentDictionary<string, long>(StringComparer.Ordinal);
         var throughput = new Samples();
+        void Record(PushedImage image) => pushedAt.TryAdd(image.ManifestDigest, Stopwatch.GetTimestamp());
         // Unmeasured: the JIT, connections and tokens of both.
-        await PushAllAsync(on, "bench/events-warm", Math.Min(images, 8), 1, pushedAt, cancellationToken);
-        await PushAllAsync(off, "bench/events-warm", Math.Min(images, 8), 1, null, cancellationToken);
+        await SmallImagesWorkload.PushAllAsync(on, "bench/events-warm", Math.Min(images, 8), 1, cancellationToken, Record);
+        await SmallImagesWorkload.PushAllAsync(off, "bench/events-warm", Math.Min(images, 8), 1, cancellationToken);
         for (var round = 0; round < context.Scale.Rounds; round++)
         {
             var series = (ulong)(round + 2);
@@ -49,7 +48,7 @@ internal sealed class EventsWorkload : IWorkload
             {
                 var cpu = CpuMeter.Start(client.Target.ProcessId);
                 var storageCpu = CpuMeter.Start(storage.ProcessId);
-                var elapsed = await PushAllAsync(client, $"bench/events-r{round}", images, series, name == "on" ? pushedAt : null, cancellationToken);
+                var elapsed = await SmallImagesWorkload.PushAllAsync(client, $"bench/events-r{round}", images, series, cancellationToken, name == "on" ? Record : null);
                 throughput.Add(name, images / elapsed.TotalSeconds);
                 throughput.Add(name + " cpu", cpu.Seconds() * 1000 / images);
                 throughput.Add(name + " storage cpu", storageCpu.Seconds() * 1000 / images);
@@ -68,7 +67,7 @@ internal sealed class EventsWorkload : IWorkload
         var missing = pushedAt.Count - delays.Count;
         context.Note($"events: {pushedAt.Count} pushes with a webhook, {delays.Count} of their events arrived within {DeliveryDeadline.TotalSeconds:F0} s of the last push; "
             + "the delay is from the manifest PUT's 201 to the delivery");
-        var workload = $"push {images} small images, {ImagesInFlight} in flight";
+        var workload = $"push {images} small images, {SmallImagesWorkload.ImagesInFlight} in flight";
         double withEvents = throughput.Median("on"), without = throughput.Median("off");
         List<Row> rows =
         [
@@ -83,24 +82,5 @@ internal sealed class EventsWorkload : IWorkload
             rows.Add(new(workload, "event delay after the 201, p99 ms", Stats.Percentile(delays, 0.99), "none", null, Better.Lower, "report") { ZeroIsValid = true });
         }
         return rows;
-    }
-
-    /// <summary>Pushes the images and returns how long that took; records when each manifest PUT was answered in <paramref name="pushedAt"/>.</summary>
-    private static async Task<TimeSpan> PushAllAsync(
-        OciClient client, string repositoryPrefix, int images, ulong series, ConcurrentDictionary<string, long>? pushedAt, CancellationToken cancellationToken)
-    {
-        var repositories = Enumerable.Range(0, Math.Min(images, Repositories)).Select(k => $"{repositoryPrefix}-{k}").ToList();
-        await client.PrepareAsync(repositories, cancellationToken);
-        var watch = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(0, images), new ParallelOptions { MaxDegreeOfParallelism = ImagesInFlight, CancellationToken = cancellationToken },
-            async (i, ct) =>
-            {
-                var seed = series * 1_000_000 + (ulong)i;
-                var sizes = new Random((int)seed);
-                var image = await ImagePusher.PushAsync(client, repositories[i % repositories.Count], $"v{i}", seed,
-                    [sizes.Next(1024, 64 * 1024 + 1), sizes.Next(1024, 64 * 1024 + 1), sizes.Next(1024, 64 * 1024 + 1)], ct);
-                pushedAt?.TryAdd(image.ManifestDigest, Stopwatch.GetTimestamp());
-            });
-        return watch.Elapsed;
     }
 }

@@ -12,7 +12,7 @@ namespace Registry.Benchmarks.Workloads;
 /// </summary>
 internal sealed class SmallImagesWorkload : IWorkload
 {
-    private const int ImagesInFlight = 4;
+    public const int ImagesInFlight = 4;
     private const int RepositoriesPerRound = 10;
 
     public string Name => "small-images";
@@ -46,8 +46,12 @@ internal sealed class SmallImagesWorkload : IWorkload
         ];
     }
 
-    /// <summary>Pushes the images (tokens fetched first, as a logged-in client has them) and returns how long the pushes took.</summary>
-    private static async Task<TimeSpan> PushAllAsync(OciClient client, string repositoryPrefix, int images, ulong series, CancellationToken cancellationToken)
+    /// <summary>
+    /// Pushes the images (tokens fetched first, as a logged-in client has them) and returns how long the pushes took;
+    /// <paramref name="pushed"/> hears of each image as its manifest PUT was answered.
+    /// </summary>
+    public static async Task<TimeSpan> PushAllAsync(
+        OciClient client, string repositoryPrefix, int images, ulong series, CancellationToken cancellationToken, Action<PushedImage>? pushed = null)
     {
         var repositories = Enumerable.Range(0, Math.Min(images, RepositoriesPerRound)).Select(k => $"{repositoryPrefix}-{k}").ToList();
         await client.PrepareAsync(repositories, cancellationToken);
@@ -57,8 +61,9 @@ internal sealed class SmallImagesWorkload : IWorkload
             {
                 var seed = series * 1_000_000 + (ulong)i;
                 var sizes = new Random((int)seed);
-                await ImagePusher.PushAsync(client, repositories[i % repositories.Count], $"v{i}", seed,
+                var image = await ImagePusher.PushAsync(client, repositories[i % repositories.Count], $"v{i}", seed,
                     [sizes.Next(1024, 64 * 1024 + 1), sizes.Next(1024, 64 * 1024 + 1), sizes.Next(1024, 64 * 1024 + 1)], ct);
+                pushed?.Invoke(image);
             });
         return watch.Elapsed;
     }
