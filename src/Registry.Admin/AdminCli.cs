@@ -37,7 +37,7 @@ public static class AdminCli
             Description = "Storage connection string. Default: environment variable Storage__ConnectionString, else UseDevelopmentStorage=true (Azurite).",
             Recursive = true,
         };
-        return new RootCommand("Manages a Registry.Functions registry's tokens and anonymous-pull patterns in its storage.")
+        var root = new RootCommand("Manages a Registry.Functions registry's tokens and anonymous-pull patterns in its storage.")
         {
             connectionString,
             TokenCommands.Build(connectionString),
@@ -47,7 +47,14 @@ public static class AdminCli
             RepositoryCommands.BuildRepo(connectionString),
             RepositoryCommands.BuildUsage(connectionString),
             EventCommands.Build(connectionString),
+            TagCommands.Build(connectionString),
+            PolicyCommands.Build(connectionString),
         };
+        foreach (var command in LockCommands.Build(connectionString))
+        {
+            root.Subcommands.Add(command);
+        }
+        return root;
     }
 
     /// <summary>

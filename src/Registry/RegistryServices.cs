@@ -17,6 +17,7 @@ using Registry.Storage.Events;
 using Registry.Storage.Manifests;
 using Registry.Storage.References;
 using Registry.Storage.Reviews;
+using Registry.Storage.Policies;
 using Registry.Storage.Tags;
 using Registry.Storage.Uploads;
 
@@ -61,6 +62,7 @@ public static class RegistryServices
         services.AddSingleton<BlobLinks>();
         services.AddSingleton<StagingBuffers>();
         services.AddSingleton<BlobUploads>();
+        services.AddSingleton<ImmutableTags>();
         services.AddSingleton<TagStore>();
         services.AddSingleton<ManifestStore>();
         services.AddSingleton<Catalog>();

@@ -1,3 +1,5 @@
+using Registry.Oci;
+
 namespace Registry.Auth;
 
 /// <summary>The actions a scope map can grant on repositories.</summary>
@@ -25,10 +27,7 @@ public sealed record AccessRule(string Pattern, IReadOnlyList<string> Actions)
     /// <c>*</c> matches every repository; <c>app/*</c> every repository under <c>app/</c> (any depth); anything else
     /// matches exactly that name.
     /// </summary>
-    public bool Matches(string repository) =>
-        Pattern == "*"
-        || (Pattern.EndsWith("/*", StringComparison.Ordinal) && repository.StartsWith(Pattern[..^1], StringComparison.Ordinal))
-        || Pattern == repository;
+    public bool Matches(string repository) => RepositoryPatterns.Matches(Pattern, repository);
 }
 
 /// <summary>A resource and the actions asked for or granted on it, as in a <c>scope</c> or a token's <c>access</c> claim.</summary>

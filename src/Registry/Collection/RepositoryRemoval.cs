@@ -18,8 +18,8 @@ public sealed record RemovalReport(string Repository, bool DryRun, int Manifests
 /// </summary>
 public sealed class RepositoryRemoval(ManifestStore manifests, BlobLinks links, BlobUploads uploads, RepositoryRows rows)
 {
-    /// <summary>Rows left once manifests, links and uploads are gone: stale uses and the outbox.</summary>
-    private static readonly string[] Leftovers = [TableKeys.UsedByPrefix, TableKeys.EventPrefix];
+    /// <summary>Rows left once manifests, links and uploads are gone: stale uses, the outbox, the tags' history.</summary>
+    private static readonly string[] Leftovers = [TableKeys.UsedByPrefix, TableKeys.EventPrefix, TableKeys.TagHistoryPrefix];
 
     public async Task<RemovalReport> RemoveAsync(RepositoryName repository, bool dryRun, ChangeOrigin origin, CancellationToken cancellationToken)
     {

@@ -97,6 +97,58 @@ public static class ListingHandlers
     }
 
     /// <summary>
+    /// <c>GET /v2/&lt;name&gt;/_history/tags/&lt;tag&gt;[?n=N]</c>, this registry's extension: the tag's moves, newest first
+    /// (at most <c>n</c>, default 100), as <c>{"name","tag","history":[{"action","digest","previous","actor","time"}]}</c>;
+    /// <c>digest</c> is absent on a delete, <c>previous</c> on the move that created the tag.
+    /// </summary>
+    public static async Task TagHistoryAsync(HttpContext context, RepositoryName name, string reference, RequestParameters query)
+    {
+        if (!Tag.TryParse(reference, out var tag))
+        {
+            await OciResponses.ErrorAsync(context, Failure.ManifestInvalid, "the reference is not a tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})");
+            return;
+        }
+        if (ParsePaging(query, out var n, out _, Tag.MaxLength) is { } invalid)
+        {
+            await OciResponses.WriteErrorAsync(context, invalid);
+            return;
+        }
+        var moves = await context.RequestServices.GetRequiredService<TagStore>().HistoryAsync(name, tag, n ?? 100, context.RequestAborted);
+        if (moves.Count == 0 && await context.RequestServices.GetRequiredService<TagStore>().FindAsync(name, tag, context.RequestAborted) is null)
+        {
+            await OciResponses.ErrorAsync(context, Failure.ManifestUnknown, $"{tag} is not a tag of repository {name} and has no history");
+            return;
+        }
+        context.Response.ContentType = "application/json";
+        await using var json = new Utf8JsonWriter(context.Response.Body);
+        json.WriteStartObject();
+        json.WriteString("name", name.Value);
+        json.WriteString("tag", tag.Value);
+        json.WriteStartArray("history");
+        foreach (var move in moves)
+        {
+            json.WriteStartObject();
+            json.WriteString("action", move.Action);
+            if (move.Digest is { } digest)
+            {
+                json.WriteString("digest", digest.Value);
+            }
+            if (move.Previous is { } previous)
+            {
+                json.WriteString("previous", previous.Value);
+            }
+            if (move.Actor is not null)
+            {
+                json.WriteString("actor", move.Actor);
+            }
+            json.WriteString("time", move.At.UtcDateTime);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    /// <summary>
     /// Streams <c>{"name":…,"&lt;field&gt;":[…]}</c> from <paramref name="items"/>, which yields one item past the page
     /// when there is a next page; then a <c>Link: &lt;…&gt;; rel="next"</c> header is sent. Items are written as
     /// they arrive, so memory stays at one storage page however long the list.

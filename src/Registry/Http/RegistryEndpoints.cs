@@ -106,6 +106,7 @@ public static class RegistryEndpoints
         {
             (RouteKind.Tags, "GET") => () => ListingHandlers.TagsAsync(context, name, query),
             (RouteKind.Referrers, "GET") => () => ListingHandlers.ReferrersAsync(context, name, route.Argument, query),
+            (RouteKind.TagHistory, "GET") => () => ListingHandlers.TagHistoryAsync(context, name, route.Argument, query),
             (RouteKind.Manifest, "GET" or "HEAD") => () => ManifestHandlers.GetAsync(context, name, route.Argument),
             (RouteKind.Manifest, "PUT") => () => ManifestHandlers.PutAsync(context, name, route.Argument),
             (RouteKind.Manifest, "DELETE") => () => ManifestHandlers.DeleteAsync(context, name, route.Argument),

@@ -10,11 +10,15 @@ public enum RouteKind
     Blob,
     UploadStart,
     Upload,
+
+    /// <summary><c>/v2/&lt;name&gt;/_history/tags/&lt;tag&gt;</c>: this registry's extension, a tag's moves.</summary>
+    TagHistory,
 }
 
 /// <summary>
 /// A parsed <c>/v2/&lt;name&gt;/...</c> path. Repository names contain <c>/</c>, so the path is read from the right:
-/// the fixed tail (<c>/manifests/x</c>, <c>/blobs/uploads/x</c>, <c>/blobs/x</c>, <c>/tags/list</c>, <c>/referrers/x</c>)
+/// the fixed tail (<c>/manifests/x</c>, <c>/blobs/uploads/x</c>, <c>/blobs/x</c>, <c>/tags/list</c>, <c>/referrers/x</c>,
+/// <c>/_history/tags/x</c>)
 /// decides the kind and whatever precedes it is the name, validated later.
 /// </summary>
 public sealed record RegistryRoute(RouteKind Kind, string Name, string Argument)
@@ -27,6 +31,10 @@ public sealed record RegistryRoute(RouteKind Kind, string Name, string Argument)
             return new RegistryRoute(RouteKind.Catalog, "", "");
         }
         var s = path.Split('/');
+        if (s.Length >= 4 && s[^3] == "_history" && s[^2] == "tags" && s[^1].Length > 0)
+        {
+            return Make(RouteKind.TagHistory, s, 3, s[^1]);
+        }
         if (s.Length >= 3 && s[^2] == "tags" && s[^1] == "list")
         {
             return Make(RouteKind.Tags, s, 2, "");

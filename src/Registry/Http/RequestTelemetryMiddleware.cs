@@ -44,6 +44,7 @@ public sealed class RequestTelemetryMiddleware(RequestDelegate next, RegistryMet
                 RouteKind.Tags => "tags",
                 RouteKind.Manifest => "manifest",
                 RouteKind.Referrers => "referrers",
+                RouteKind.TagHistory => "tag-history",
                 RouteKind.Blob => "blob",
                 RouteKind.UploadStart or RouteKind.Upload => "upload",
                 _ => "unknown",

@@ -22,6 +22,21 @@ public sealed class TagEntity : RegistryEntity
     public long Size { get; set; }
     /// <summary>The manifest bytes (≤ 64 KiB), or null when they live in a blob.</summary>
     public byte[]? Content { get; set; }
+    /// <summary>True: the tag can be neither moved nor deleted (<c>registry-admin lock</c>). Null, not false, when unlocked.</summary>
+    public bool? Locked { get; set; }
+}
+
+/// <summary><c>taghistory:&lt;tag&gt;:&lt;inverted ticks&gt;:&lt;id&gt;</c>: one move of a tag.</summary>
+public sealed class TagHistoryEntity : RegistryEntity
+{
+    /// <summary>Where the tag points after the move; empty when the move deleted it.</summary>
+    public string Digest { get; set; } = "";
+    /// <summary>Where it pointed before; empty when the move created it.</summary>
+    public string Previous { get; set; } = "";
+    /// <summary><c>push</c>, <c>delete</c> or <c>rollback</c>.</summary>
+    public string Action { get; set; } = "";
+    public string? Actor { get; set; }
+    public DateTimeOffset At { get; set; }
 }
 
 /// <summary><c>manifest:&lt;digest&gt;</c>: a manifest of this repository.</summary>
@@ -35,6 +50,11 @@ public sealed class ManifestEntity : RegistryEntity
     public string? Subject { get; set; }
     public string? ArtifactType { get; set; }
     public DateTimeOffset Created { get; set; }
+    /// <summary>
+    /// True: the manifest cannot be deleted (<c>registry-admin lock</c>). Null, not false, when unlocked, so a push of
+    /// the same manifest (a merge) leaves a lock in place.
+    /// </summary>
+    public bool? Locked { get; set; }
 }
 
 /// <summary><c>referrer:&lt;subject&gt;:&lt;digest&gt;</c>: a manifest that refers to the subject.</summary>

@@ -113,6 +113,38 @@ public sealed class ReadCache : IDisposable
         }
     }
 
+    /// <summary>
+    /// Forgets the entry a change through this instance is about to write, fences off reads begun before it, and returns
+    /// the stamp to cache what it wrote with (<see cref="PutAfter"/>).
+    /// </summary>
+    public Stamp BeginChange(CachedKind kind, string partition, string row)
+    {
+        Invalidate(kind, partition, row);
+        return Begin(partition);
+    }
+
+    /// <summary>
+    /// Caches what a change begun at <paramref name="stamp"/> wrote when no other change to the partition's stripe came
+    /// through this instance since. Otherwise the entry is forgotten: of overlapping changes this instance cannot tell
+    /// which storage committed last (the order they finish in is not it). Either way, reads begun before are fenced off.
+    /// </summary>
+    public void PutAfter(Stamp stamp, CachedKind kind, string partition, string row, object value, long bytes = 0)
+    {
+        lock (_locks[stamp.Stripe])
+        {
+            var unchanged = _versions[stamp.Stripe] == stamp.Version;
+            _versions[stamp.Stripe]++;
+            if (unchanged)
+            {
+                Store(kind, partition, row, value, bytes);
+            }
+            else
+            {
+                _entries.Remove(Key(kind, partition, row));
+            }
+        }
+    }
+
     /// <summary>Forgets an entry a change through this instance made wrong, and fences off reads begun before it.</summary>
     public void Invalidate(CachedKind kind, string partition, string row)
     {

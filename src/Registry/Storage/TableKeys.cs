@@ -17,8 +17,13 @@ namespace Registry.Storage;
 /// manifest, the tag that moves to it, its referrer entry and its event are written in one atomic entity-group
 /// transaction. PartitionKey = <see cref="Repository"/>(name). RowKeys:</para>
 /// <list type="bullet">
-/// <item><c>tag:&lt;tag&gt;</c>: Digest, MediaType, Size and the manifest bytes when small (a GET by tag is one read).</item>
-/// <item><c>manifest:&lt;digest&gt;</c>: MediaType, Size, Content (inline ≤ 64 KiB) or ContentBlob, Subject, ArtifactType.</item>
+/// <item><c>tag:&lt;tag&gt;</c>: Digest, MediaType, Size and the manifest bytes when small (a GET by tag is one read);
+///   Locked when the tag may be neither moved nor deleted.</item>
+/// <item><c>taghistory:&lt;tag&gt;:&lt;19-digit (DateTime.MaxValue − at) ticks&gt;:&lt;id&gt;</c>: one move of the tag (Digest
+///   after, empty when deleted; Previous, empty when created; Action push, delete or rollback; Actor; At), written in the
+///   move's own transaction, newest first in key order. Kept as long as the repository (nothing prunes them yet).</item>
+/// <item><c>manifest:&lt;digest&gt;</c>: MediaType, Size, Content (inline ≤ 64 KiB) or ContentBlob, Subject, ArtifactType;
+///   Locked when it may not be deleted (a push merges into the row, so a repeated push keeps the lock).</item>
 /// <item><c>blob:&lt;digest&gt;</c>: Size, BlobName: this repository may read this blob (a "link").</item>
 /// <item><c>upload:&lt;uploadId&gt;</c>: an upload session: BlobName, Offset, HashState (SHA-256 context), Segments (block list).</item>
 /// <item><c>referrer:&lt;subject digest&gt;:&lt;digest&gt;</c>: a manifest whose <c>subject</c> is that digest.</item>
@@ -56,6 +61,11 @@ namespace Registry.Storage;
 /// </list>
 /// <para>PartitionKey <c>~gc</c>, RowKey = the digest: the digest's partition has review rows.</para>
 ///
+/// <para><b>Table <c>policies</c></b> (what an operator sets). PartitionKey <c>immutable</c>, RowKey =
+/// <see cref="RepositoryPattern"/>(repository pattern) + <c>:</c> + tag pattern, property Actor: tags matching the tag pattern
+/// in repositories matching the other are written once (<see cref="Policies.ImmutableTags"/>). Instances read the
+/// partition through a copy reloaded at most every 10 seconds, so a rule applies everywhere within that time.</para>
+///
 /// <para><b>Protocols that keep these consistent</b> (Table has no cross-partition transactions):</para>
 /// <list type="bullet">
 /// <item><b>Completing an upload.</b> The block list of <c>data/&lt;uploadId&gt;</c> is committed create-only and
@@ -81,6 +91,13 @@ namespace Registry.Storage;
 ///   Ages are taken from storage's <c>Timestamp</c> against the collector's clock, and review keys carry the writer's
 ///   clock: instances must keep their clocks within minutes of storage's (Azure's do), which the grace periods (at
 ///   least 10 minutes) absorb.</item>
+/// <item><b>Moving a tag.</b> A push with a tag, a rollback and a DELETE of a tag or of its manifest read the tag row
+///   from storage (never from the read cache), refuse when it is Locked (a push of the digest it already points at is no
+///   move, and passes) or immutable (an existing tag an immutability rule covers), and write it conditionally on the ETag read (an insert when there was none), with the history
+///   row, in the change's own transaction. Locking is a merge conditional on the ETag read. So of a lock and a move
+///   that read the same row, one commits and the other fails and reads again: a move never lands on a locked tag, and
+///   each history row's Previous is exactly what the move replaced. Concurrent pushes of one tag serialise this way
+///   (a push reads again up to 10 times, then answers 503).</item>
 /// <item><b>Deleting a manifest or a blob link.</b> Read the target's row (its ETag), refuse when a live
 ///   <c>usedby</c> row names it, then delete it conditionally on that ETag, in one transaction with every tag that
 ///   points at it (each conditional on the ETag read). A concurrent push either committed first (its touch or tag
@@ -101,6 +118,7 @@ public static class TableKeys
     public const string ContentRow = "content";
 
     public const string TagPrefix = "tag:";
+    public const string TagHistoryPrefix = "taghistory:";
     public const string ManifestPrefix = "manifest:";
     public const string BlobLinkPrefix = "blob:";
     public const string UploadPrefix = "upload:";
@@ -127,6 +145,13 @@ public static class TableKeys
     public static string RepositoryPatternFromKey(string key) => RepositoryFromKey(key);
 
     public static string Tag(Tag tag) => TagPrefix + tag.Value;
+
+    /// <summary>The history rows of one tag, newest first.</summary>
+    public static string TagHistoryOf(Tag tag) => TagHistoryPrefix + tag.Value + ":";
+
+    /// <summary>A move of <paramref name="tag"/> made at <paramref name="at"/>: ticks counted down, so the newest sorts first.</summary>
+    public static string TagHistory(Tag tag, DateTimeOffset at, string id) =>
+        $"{TagHistoryOf(tag)}{DateTime.MaxValue.Ticks - at.UtcTicks:D19}:{id}";
 
     public static string Manifest(Digest digest) => ManifestPrefix + digest.Value;
 

@@ -97,24 +97,34 @@ public sealed class ManifestStore(
     /// <summary>
     /// Stores a validated manifest under its digest and, when <paramref name="tag"/> is given, points the tag at it.
     /// Fails with MANIFEST_BLOB_UNKNOWN when a referenced blob or child manifest is not in this repository (also when a
-    /// concurrent delete removes one before this push commits), and with MANIFEST_INVALID when a descriptor's size
-    /// disagrees with what is stored.
+    /// concurrent delete removes one before this push commits), with MANIFEST_INVALID when a descriptor's size
+    /// disagrees with what is stored, and with 403 DENIED when the tag is locked and points elsewhere.
     /// </summary>
     public async Task<Outcome<Digest>> PutAsync(
         RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, ChangeOrigin origin, CancellationToken cancellationToken)
     {
+        // The tag is read while the references are checked: its move is conditional on this read.
+        var tagRead = tag is { } named ? tags.ReadAsync(repository, named, cancellationToken) : null;
         var missing = await CheckReferencesAsync(repository, document, cancellationToken);
+        var state = tagRead is null ? null : await tagRead;
         if (missing is not null)
         {
             return missing;
         }
+        if (state is not null && await tags.RefuseMoveAsync(repository, state, digest, cancellationToken) is { } locked)
+        {
+            return locked;
+        }
         var partition = TableKeys.Repository(repository);
         var inline = body.Length <= InlineLimit;
         var contentBlob = inline ? null : await StoreLargeAsync(partition, digest, document.MediaType, body, cancellationToken);
-        var writes = ManifestActions(partition, repository, tag, digest, document, body, inline ? body : null, contentBlob, origin);
+        List<TableTransactionAction> Writes() => ManifestActions(partition, repository, tag, digest, document, body, inline ? body : null, contentBlob, origin, time.GetUtcNow());
+        var writes = Writes();
+        var target = new TagTarget(digest, document.MediaType, body.Length, inline ? body : null);
         await outbox.MarkAsync(repository, cancellationToken);
         var targets = Targets(document);
-        var fitsOne = writes.Count + 2 * targets.Count <= MaxActionsPerTransaction;
+        var fitsOne = writes.Count + 2 + 2 * targets.Count <= MaxActionsPerTransaction;
+        var moveStamp = tag is { } moving ? tags.BeginMove(repository, moving) : default;
         try
         {
             if (!fitsOne)
@@ -122,17 +132,38 @@ public sealed class ManifestStore(
                 // Too many targets for one transaction: their touches and pending uses go first, in transactions of their own.
                 foreach (var chunk in targets.Chunk(MaxActionsPerTransaction / 2))
                 {
-                    var removed = await SubmitUsesAsync(partition, digest, chunk, [], pending: true, cancellationToken);
+                    var removed = await SubmitUsesAsync(repository, partition, digest, chunk, [], null, pending: true, cancellationToken);
                     if (removed is not null)
                     {
                         return removed;
                     }
                 }
             }
-            var gone = await SubmitUsesAsync(partition, digest, fitsOne ? targets : [], writes, pending: false, cancellationToken);
-            if (gone is not null)
+            for (var attempt = 1; ; attempt++)
             {
-                return gone;
+                // Taken again on each attempt, so the history's order is the order the moves committed in.
+                writes = attempt == 1 ? writes : Writes();
+                List<TableTransactionAction> move = state is null ? [] : TagStore.Move(repository, state, target, TagMoveActions.Push, origin, time.GetUtcNow());
+                var failed = await SubmitUsesAsync(repository, partition, digest, fitsOne ? targets : [], [.. move, .. writes], state, pending: false, cancellationToken);
+                if (failed is null)
+                {
+                    break;
+                }
+                if (!ReferenceEquals(failed, TagMovedMeanwhile))
+                {
+                    return failed;
+                }
+                if (attempt == TagStore.MaxMoveAttempts)
+                {
+                    return new OciError(Failure.ChangedMeanwhile,
+                        $"tag {tag} was changed {attempt} times by concurrent requests while this push was written; nothing was written, try again");
+                }
+                // A concurrent push, delete or lock of the tag committed first: decide again from the row as it is now.
+                state = await tags.ReadAsync(repository, state!.Tag, cancellationToken);
+                if (await tags.RefuseMoveAsync(repository, state, digest, cancellationToken) is { } lockedMeanwhile)
+                {
+                    return lockedMeanwhile;
+                }
             }
         }
         catch
@@ -143,16 +174,20 @@ public sealed class ManifestStore(
             }
             throw;
         }
-        // A pull right after the push (from this instance) is answered without reading back what was just written.
-        var stored = new StoredManifest(digest, document.MediaType, body.Length, body);
-        cache.Put(CachedKind.Manifest, partition, TableKeys.Manifest(digest), stored, body.Length);
+        // A pull right after the push (from this instance) is answered without reading back what was just written. The
+        // tag first: the manifest's entry (which never changes under its digest) would count as another change.
         if (tag is { } moved)
         {
-            tags.Remember(repository, moved, new TagTarget(digest, document.MediaType, body.Length, inline ? body : null));
+            tags.Remember(moveStamp, repository, moved, target);
         }
+        var stored = new StoredManifest(digest, document.MediaType, body.Length, body);
+        cache.Put(CachedKind.Manifest, partition, TableKeys.Manifest(digest), stored, body.Length);
         await catalog.AddAsync(repository, cancellationToken);
         return digest;
     }
+
+    /// <summary>What <see cref="SubmitUsesAsync"/> answers when the transaction failed on the tag's condition.</summary>
+    private static readonly OciError TagMovedMeanwhile = new(Failure.ChangedMeanwhile, "the tag changed while the push was written");
 
     /// <summary>
     /// Puts the bytes of a manifest too large for its row in a blob of its own, or finds the one an earlier push of the
@@ -188,12 +223,14 @@ public sealed class ManifestStore(
     }
 
     /// <summary>
-    /// One transaction: for each target a touch of its row and a <c>usedby</c> row, then <paramref name="writes"/>.
-    /// Returns MANIFEST_BLOB_UNKNOWN when a target's row is gone (nothing of the transaction is written), else null.
+    /// One transaction: for each target a touch of its row and a <c>usedby</c> row, then <paramref name="writes"/> (whose
+    /// first action is the tag's move when <paramref name="moving"/> is given). Returns MANIFEST_BLOB_UNKNOWN when a
+    /// target's row is gone, <see cref="TagMovedMeanwhile"/> when the tag is no longer as read (nothing of the transaction
+    /// is written either way), else null.
     /// </summary>
     private async Task<OciError?> SubmitUsesAsync(
-        string partition, Digest manifest, IReadOnlyList<(Digest Digest, string Row, CachedKind Kind)> targets,
-        List<TableTransactionAction> writes, bool pending, CancellationToken cancellationToken)
+        RepositoryName repository, string partition, Digest manifest, IReadOnlyList<(Digest Digest, string Row, CachedKind Kind)> targets,
+        List<TableTransactionAction> writes, TagState? moving, bool pending, CancellationToken cancellationToken)
     {
         var actions = new List<TableTransactionAction>(2 * targets.Count + writes.Count);
         foreach (var target in targets)
@@ -207,9 +244,17 @@ public sealed class ManifestStore(
             await clients.RepositoriesTable.SubmitTransactionAsync(actions, cancellationToken);
             return null;
         }
-        catch (TableTransactionFailedException e) when (e.Status == 404)
+        catch (TableTransactionFailedException e) when (e.Status is 404 || (moving is not null && e.Status is 409 or 412))
         {
-            // Only a touch can find no row: a target was deleted after the reference check read it.
+            // Only the tag's move is conditional on an ETag (412) or an absence (409); its replace also finds no row (404)
+            // when the tag was deleted meanwhile.
+            if (moving is not null && (e.Status != 404 || e.FailedTransactionActionIndex == 2 * targets.Count
+                || (e.FailedTransactionActionIndex is null && await tags.ChangedSinceAsync(repository, moving, cancellationToken))))
+            {
+                tags.Forget(repository, TableKeys.Tag(moving.Tag));
+                return TagMovedMeanwhile;
+            }
+            // Otherwise only a touch can find no row: a target was deleted after the reference check read it.
             var index = e.FailedTransactionActionIndex is { } i && i / 2 < targets.Count ? i / 2 : -1;
             foreach (var target in index >= 0 ? targets.Skip(index).Take(1) : targets)
             {
@@ -220,14 +265,14 @@ public sealed class ManifestStore(
         }
     }
 
-    private List<TableTransactionAction> ManifestActions(
+    /// <summary>The manifest's own rows: itself (merged, so a lock on it stays), its referrer entry, its event.</summary>
+    private static List<TableTransactionAction> ManifestActions(
         string partition, RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, byte[]? inline, string? contentBlob,
-        ChangeOrigin origin)
+        ChangeOrigin origin, DateTimeOffset now)
     {
-        var now = time.GetUtcNow();
         var actions = new List<TableTransactionAction>
         {
-            new(TableTransactionActionType.UpsertReplace, new ManifestEntity
+            new(TableTransactionActionType.UpsertMerge, new ManifestEntity
             {
                 PartitionKey = partition,
                 RowKey = TableKeys.Manifest(digest),
@@ -254,10 +299,6 @@ public sealed class ManifestStore(
             }));
         }
         actions.Add(OutboxRows.Record(repository, OutboxActions.Push, digest, tag, document.MediaType, body.Length, document.ArtifactType, origin, now));
-        if (tag is { } t)
-        {
-            actions.Add(TagStore.Write(repository, t, new TagTarget(digest, document.MediaType, body.Length, inline)));
-        }
         return actions;
     }
 
@@ -313,22 +354,32 @@ public sealed class ManifestStore(
     {
         var partition = TableKeys.Repository(repository);
         var manifest = await clients.RepositoriesTable.GetEntityIfExistsAsync<ManifestEntity>(
-            partition, TableKeys.Manifest(digest), ["PartitionKey", "RowKey", "Subject", "MediaType", "Size", "Content", "ContentBlob", "ArtifactType"], cancellationToken);
+            partition, TableKeys.Manifest(digest),
+            ["PartitionKey", "RowKey", "Subject", "MediaType", "Size", "Content", "ContentBlob", "ArtifactType", "Locked"], cancellationToken);
         if (!manifest.HasValue)
         {
             return UnknownManifest(repository, digest.Value);
+        }
+        if (manifest.Value!.Locked == true)
+        {
+            return LockedManifest(repository, digest);
         }
         if (await InUseAsync(repository, digest, cancellationToken) is { } refused)
         {
             return refused;
         }
-        var tagDeletes = (await tags.PointingAtAsync(repository, digest, cancellationToken))
-            .Select(tag => new TableTransactionAction(TableTransactionActionType.Delete, tag, tag.ETag))
-            .ToList();
-        if (untaggedOnly && tagDeletes.Count > 0)
+        var pointing = await tags.PointingAtAsync(repository, digest, cancellationToken);
+        if (untaggedOnly && pointing.Count > 0)
         {
             return new OciError(Failure.InUse, $"manifest {digest} is tagged");
         }
+        if (await tags.RefuseRemovalAsync(repository, digest, pointing, cancellationToken) is { } keptTag)
+        {
+            return keptTag;
+        }
+        var now = time.GetUtcNow();
+        // Each tag goes with its history row, a pair the chunked form below keeps together.
+        var tagDeletes = pointing.SelectMany(tag => TagStore.Removal(repository, tag, digest, origin, now)).ToList();
         var final = new List<TableTransactionAction>();
         if (manifest.Value!.Subject is { } subjectText && Digest.TryParse(subjectText, out var subject) == DigestParse.Valid)
         {
@@ -336,7 +387,7 @@ public sealed class ManifestStore(
         }
         final.Add(new(TableTransactionActionType.Delete, manifest.Value, manifest.Value.ETag));
         final.Add(OutboxRows.Record(
-            repository, OutboxActions.Delete, digest, null, manifest.Value.MediaType, manifest.Value.Size, manifest.Value.ArtifactType, origin, time.GetUtcNow()));
+            repository, OutboxActions.Delete, digest, null, manifest.Value.MediaType, manifest.Value.Size, manifest.Value.ArtifactType, origin, now));
         // What the manifest used may be unused now: the collector takes it up after the grace period.
         final.Add(reviews.ManifestReview(repository, digest, manifest.Value.MediaType, manifest.Value.Content, manifest.Value.ContentBlob));
         await reviews.MarkRepositoryAsync(repository, cancellationToken);
@@ -351,7 +402,7 @@ public sealed class ManifestStore(
             {
                 // More tags than one transaction holds: they go first, the manifest last, so an interruption never
                 // leaves a tag pointing at nothing (and repeating the DELETE finishes it).
-                foreach (var chunk in tagDeletes.Chunk(MaxActionsPerTransaction))
+                foreach (var chunk in tagDeletes.Chunk(MaxActionsPerTransaction / 2 * 2))
                 {
                     await DeleteStillPointingAsync([.. chunk], cancellationToken);
                 }
@@ -375,9 +426,9 @@ public sealed class ManifestStore(
         }
         finally
         {
-            foreach (var tag in tagDeletes)
+            foreach (var tag in pointing)
             {
-                tags.Forget(repository, tag.Entity.RowKey);
+                tags.Forget(repository, tag.RowKey);
             }
             cache.Invalidate(CachedKind.Manifest, partition, TableKeys.Manifest(digest));
         }
@@ -416,20 +467,31 @@ public sealed class ManifestStore(
         }
     }
 
-    /// <summary>Why a delete's transaction failed on an ETag: the manifest went, became used, or changed.</summary>
+    /// <summary>Why a delete's transaction failed on an ETag: the manifest went, became used or locked, or changed.</summary>
     private async Task<OciError> ChangedMeanwhileAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
-        var now = await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(
-            TableKeys.Repository(repository), TableKeys.Manifest(digest), ["RowKey"], cancellationToken);
+        var now = await clients.RepositoriesTable.GetEntityIfExistsAsync<ManifestEntity>(
+            TableKeys.Repository(repository), TableKeys.Manifest(digest), ["RowKey", "Locked"], cancellationToken);
         if (!now.HasValue)
         {
             return UnknownManifest(repository, digest.Value);
+        }
+        if (now.Value!.Locked == true)
+        {
+            return LockedManifest(repository, digest);
+        }
+        if (await tags.RefuseRemovalAsync(repository, digest, await tags.PointingAtAsync(repository, digest, cancellationToken), cancellationToken) is { } keptTag)
+        {
+            return keptTag;
         }
         return await InUseAsync(repository, digest, cancellationToken)
             ?? new OciError(Failure.ChangedMeanwhile, $"manifest {digest} or one of its tags changed while it was being deleted; nothing was deleted, try again");
     }
 
-    /// <summary>Deletes those of a chunk's tags that still point where they did when read; a tag moved meanwhile stays.</summary>
+    /// <summary>
+    /// Deletes those of a chunk's tags (each a delete and its history row) that still point where they did when read; a
+    /// tag moved or locked meanwhile stays.
+    /// </summary>
     private async Task DeleteStillPointingAsync(List<TableTransactionAction> tags, CancellationToken cancellationToken)
     {
         while (tags.Count > 0)
@@ -441,10 +503,102 @@ public sealed class ManifestStore(
             }
             catch (TableTransactionFailedException e) when (e.Status is 404 or 412 && e.FailedTransactionActionIndex is { } index && index < tags.Count)
             {
-                tags.RemoveAt(index);
+                tags.RemoveRange(index / 2 * 2, 2);
             }
         }
     }
+
+    /// <summary>
+    /// Locks or unlocks a manifest: a merge conditional on the row as read, so a delete that read the row before cannot
+    /// delete it after. Null when done; MANIFEST_UNKNOWN when the repository has no such manifest.
+    /// </summary>
+    public async Task<OciError?> SetLockAsync(RepositoryName repository, Digest digest, bool locked, CancellationToken cancellationToken)
+    {
+        var partition = TableKeys.Repository(repository);
+        for (var attempt = 1; ; attempt++)
+        {
+            var row = await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(partition, TableKeys.Manifest(digest), ["RowKey"], cancellationToken);
+            if (!row.HasValue)
+            {
+                return UnknownManifest(repository, digest.Value);
+            }
+            try
+            {
+                // Unlocking writes false: a merge cannot remove a property, and false reads as unlocked.
+                await clients.RepositoriesTable.UpdateEntityAsync(
+                    new TableEntity(partition, TableKeys.Manifest(digest)) { ["Locked"] = locked }, row.Value!.ETag, TableUpdateMode.Merge, cancellationToken);
+                return null;
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412 && attempt < TagStore.MaxMoveAttempts)
+            {
+                // Pushed again or deleted meanwhile: decide again from what is there now.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Points <paramref name="tag"/> at a manifest the repository holds (a rollback), as an audited move of its own with
+    /// its history and event rows. Null when done (also when it pointed there already); MANIFEST_UNKNOWN when the
+    /// repository has no such manifest; 403 DENIED when the tag is locked; 503 when it kept changing meanwhile.
+    /// </summary>
+    public async Task<OciError?> RetagAsync(
+        RepositoryName repository, Tag tag, Digest digest, string action, ChangeOrigin origin, CancellationToken cancellationToken)
+    {
+        var partition = TableKeys.Repository(repository);
+        var row = TableKeys.Manifest(digest);
+        var manifest = await clients.RepositoriesTable.GetEntityIfExistsAsync<ManifestEntity>(
+            partition, row, ["MediaType", "Size", "Content", "ArtifactType"], cancellationToken);
+        if (!manifest.HasValue)
+        {
+            return UnknownManifest(repository, digest.Value);
+        }
+        var target = new TagTarget(digest, manifest.Value!.MediaType, manifest.Value.Size, manifest.Value.Content);
+        await outbox.MarkAsync(repository, cancellationToken);
+        for (var attempt = 1; ; attempt++)
+        {
+            var state = await tags.ReadAsync(repository, tag, cancellationToken);
+            if (await tags.RefuseMoveAsync(repository, state, digest, cancellationToken) is { } locked)
+            {
+                return locked;
+            }
+            if (state.Digest == digest)
+            {
+                return null;
+            }
+            var now = time.GetUtcNow();
+            try
+            {
+                // The touch fails the transaction when the manifest was deleted meanwhile, and makes a delete that read
+                // it before start again (and see this tag).
+                await clients.RepositoriesTable.SubmitTransactionAsync(
+                [
+                    uses.Touch(partition, row),
+                    .. TagStore.Move(repository, state, target, action, origin, now),
+                    OutboxRows.Record(repository, OutboxActions.Push, digest, tag, target.MediaType, target.Size, manifest.Value.ArtifactType, origin, now),
+                ], cancellationToken);
+                return null;
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412)
+            {
+                if (e.Status == 404 && (e.FailedTransactionActionIndex == 0 || !await tags.ChangedSinceAsync(repository, state, cancellationToken)))
+                {
+                    return UnknownManifest(repository, digest.Value);
+                }
+                if (attempt == TagStore.MaxMoveAttempts)
+                {
+                    return new OciError(Failure.ChangedMeanwhile, $"tag {tag} kept changing while it was being moved; nothing was changed, try again");
+                }
+            }
+            finally
+            {
+                tags.Forget(repository, TableKeys.Tag(tag));
+            }
+        }
+    }
+
+    private static OciError LockedManifest(RepositoryName repository, Digest digest) =>
+        new(Failure.Denied, $"manifest {digest} of {repository} is locked and cannot be deleted; 'registry-admin unlock {repository}@{digest}' unlocks it");
+
 
     private async Task<OciError?> InUseAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
