@@ -17,6 +17,7 @@ using Registry.Storage.Events;
 using Registry.Storage.Manifests;
 using Registry.Storage.References;
 using Registry.Storage.Reviews;
+using Registry.Retention;
 using Registry.Storage.Policies;
 using Registry.Storage.Tags;
 using Registry.Storage.Uploads;
@@ -89,6 +90,8 @@ public static class RegistryServices
         services.AddSingleton<GarbageCollector>();
         services.AddSingleton<RepositoryRows>();
         services.AddSingleton<RepositoryRemoval>();
+        services.AddSingleton<RetentionPolicies>();
+        services.AddSingleton<RetentionRunner>();
         services.AddSingleton<IScheduledJob, UploadCleanupJob>();
         services.AddSingleton<IScheduledJob, GarbageCollectionJob>();
         services.AddSingleton<IScheduledJob, EventSweepJob>();

@@ -18,6 +18,7 @@ internal static class BenchmarkRunner
         new TagListWorkload(),
         new CatalogWorkload(),
         new GarbageCollectionWorkload(),
+        new RetentionWorkload(),
         new EventsWorkload(),
         new LargePushWorkload(),
         new LargePullWorkload(),

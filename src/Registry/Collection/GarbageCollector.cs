@@ -198,16 +198,9 @@ public sealed partial class GarbageCollector(
         var entries = report.Items.Select(item => new AuditEntry(
             at, Actor, "gc-delete-" + item.Kind.ToString().ToLowerInvariant(), item.Repository, item.Digest.Value, 200,
             null, null, "GC", item.Reason));
-        foreach (var batch in AuditLog.Batches(entries))
+        if (await audit.WriteAllAsync(entries, cancellationToken) is { Failed: > 0 } failure)
         {
-            try
-            {
-                await audit.WriteAsync(batch, cancellationToken);
-            }
-            catch (Azure.RequestFailedException e)
-            {
-                LogAuditFailed(logger, batch.Count, e);
-            }
+            LogAuditFailed(logger, failure.Failed, failure.Last!);
         }
     }
 

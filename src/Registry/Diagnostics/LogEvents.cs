@@ -38,4 +38,7 @@ public static class LogEvents
 
     /// <summary>EventDispatcher and the events sweep.</summary>
     public const int Events = 1100;
+
+    /// <summary>RetentionRunner.</summary>
+    public const int Retention = 1200;
 }

@@ -1,10 +1,9 @@
+using Registry.Retention;
+
 namespace Registry.Jobs;
 
-/// <summary>
-/// Retention policies: the trigger is wired, the policies are not built yet, so every run reports
-/// <see cref="JobReport.NotConfigured"/> and untags nothing.
-/// </summary>
-public sealed class RetentionJob : IScheduledJob
+/// <summary>The retention policies on their schedule: one <see cref="RetentionRunner"/> run, safe on several instances at once.</summary>
+public sealed class RetentionJob(RetentionRunner runner) : IScheduledJob
 {
     public string Name => "retention";
 
@@ -12,6 +11,9 @@ public sealed class RetentionJob : IScheduledJob
 
     public string DefaultSchedule => "0 0 3 * * *";
 
-    public Task<JobReport> RunAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(new JobReport(Name, JobReport.NotConfigured, "retention policies are not built yet; nothing was untagged"));
+    public async Task<JobReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var report = await runner.RunAsync(dryRun: false, only: null, cancellationToken);
+        return new JobReport(Name, JobReport.Completed, report.Summary);
+    }
 }

@@ -92,7 +92,8 @@ namespace Registry.Storage;
 ///   clock: instances must keep their clocks within minutes of storage's (Azure's do), which the grace periods (at
 ///   least 10 minutes) absorb.</item>
 /// <item><b>Moving a tag.</b> A push with a tag, a rollback and a DELETE of a tag or of its manifest read the tag row
-///   from storage (never from the read cache), refuse when it is Locked (a push of the digest it already points at is no
+///   from storage (never from the read cache; a push of a tag this instance does not know skips the read and inserts,
+///   which fails when the tag exists, and then reads), refuse when it is Locked (a push of the digest it already points at is no
 ///   move, and passes) or immutable (an existing tag an immutability rule covers), and write it conditionally on the ETag read (an insert when there was none), with the history
 ///   row, in the change's own transaction. Locking is a merge conditional on the ETag read. So of a lock and a move
 ///   that read the same row, one commits and the other fails and reads again: a move never lands on a locked tag, and

@@ -30,6 +30,7 @@ public sealed class DependencyTests
         "Registry.Audit",
         "Registry.Events",
         "Registry.Collection",
+        "Registry.Retention",
         "Registry.Jobs",
         "Registry.Http",
         "Registry",
@@ -59,6 +60,7 @@ public sealed class DependencyTests
         ["Registry.Audit"] = NoWeb,
         ["Registry.Events"] = NoWeb,
         ["Registry.Collection"] = NoWeb,
+        ["Registry.Retention"] = NoWeb,
         ["Registry.Jobs"] = NoWeb,
         ["Registry.Http"] = ["Azure.Storage", "Azure.Data"],
     };

@@ -62,6 +62,14 @@ public sealed class BenchmarkSmokeTests(ShortBenchmarkRun run, ITestOutputHelper
     }
 
     [Fact]
+    public void Retention_RunCostPerTagExaminedDoesNotGrowWithTheRepository()
+    {
+        var calls = run.Report.Rows.Single(r => r.Source == "retention" && r.Metric == "storage calls per 1,000 tags examined");
+        Assert.True(calls.Ours > 0 && calls.Baseline > 0, $"{calls.Ours} and {calls.Baseline} calls per 1,000 tags");
+        Assert.True(calls.Met, $"{calls.Ours} calls per 1,000 tags over the large repository, {calls.Baseline} over the small one: goal {calls.Goal}");
+    }
+
+    [Fact]
     public void GarbageCollection_RunCostDoesNotGrowWithUntouchedImages_AndNoKeptImageFailsToPull()
     {
         var gc = run.Report.Rows.Where(r => r.Source == "gc").ToList();

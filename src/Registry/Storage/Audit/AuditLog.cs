@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Azure;
 using Azure.Data.Tables;
 using Registry.Storage;
 
@@ -65,6 +66,27 @@ public sealed class AuditLog(StorageClients clients)
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="entries"/> in <see cref="Batches"/>, carrying on past a batch storage refuses (a job's
+    /// record of what it did must not stop the job); returns how many entries could not be written, and the last failure.
+    /// </summary>
+    public async Task<(int Failed, RequestFailedException? Last)> WriteAllAsync(IEnumerable<AuditEntry> entries, CancellationToken cancellationToken)
+    {
+        var (failed, last) = (0, (RequestFailedException?)null);
+        foreach (var batch in Batches(entries))
+        {
+            try
+            {
+                await WriteAsync(batch, cancellationToken);
+            }
+            catch (RequestFailedException e)
+            {
+                (failed, last) = (failed + batch.Count, e);
+            }
+        }
+        return (failed, last);
     }
 
     private static TableEntity Row(AuditEntry entry) =>

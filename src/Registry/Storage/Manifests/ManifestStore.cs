@@ -13,6 +13,9 @@ namespace Registry.Storage.Manifests;
 /// <summary>A manifest as stored: its identity and, when asked for, its bytes.</summary>
 public sealed record StoredManifest(Digest Digest, string MediaType, long Size, byte[]? Content);
 
+/// <summary>A manifest as retention examines it: when it was pushed, whether it is locked, what it refers to.</summary>
+public sealed record ManifestSummary(Digest Digest, long Size, DateTimeOffset Pushed, bool Locked, Digest? Subject);
+
 /// <summary>A referrer as the referrers API lists it.</summary>
 public sealed record Referrer(Digest Digest, string MediaType, long Size, string? ArtifactType, string? AnnotationsJson);
 
@@ -103,8 +106,9 @@ public sealed class ManifestStore(
     public async Task<Outcome<Digest>> PutAsync(
         RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, ChangeOrigin origin, CancellationToken cancellationToken)
     {
-        // The tag is read while the references are checked: its move is conditional on this read.
-        var tagRead = tag is { } named ? tags.ReadAsync(repository, named, cancellationToken) : null;
+        // The tag is read while the references are checked: its move is conditional on this read (a tag this instance
+        // does not know is presumed new, and read only if the insert finds it).
+        var tagRead = tag is { } named ? tags.ReadIfKnownAsync(repository, named, cancellationToken) : null;
         var missing = await CheckReferencesAsync(repository, document, cancellationToken);
         var state = tagRead is null ? null : await tagRead;
         if (missing is not null)
@@ -611,6 +615,25 @@ public sealed class ManifestStore(
 
     private static OciError UnknownManifest(RepositoryName repository, string reference) =>
         new(Failure.ManifestUnknown, $"{reference} is not a manifest of repository {repository}");
+
+    /// <summary>Every manifest of the repository (one query; admin and retention work, never on a request's path).</summary>
+    public async Task<List<ManifestSummary>> ListAsync(RepositoryName repository, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {TableKeys.Repository(repository)} and RowKey ge {TableKeys.ManifestPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.ManifestPrefix)}");
+        var result = new List<ManifestSummary>();
+        await foreach (var row in clients.RepositoriesTable.QueryAsync<TableEntity>(
+            filter, 1000, ["RowKey", "Size", "Created", "Locked", "Subject", "Timestamp"], cancellationToken))
+        {
+            if (Digest.TryParse(row.RowKey[TableKeys.ManifestPrefix.Length..], out var digest) == DigestParse.Valid)
+            {
+                Digest? subject = Digest.TryParse(row.GetString("Subject"), out var s) == DigestParse.Valid ? s : null;
+                var pushed = row.GetDateTimeOffset("Created") ?? row.Timestamp ?? DateTimeOffset.MinValue;
+                result.Add(new ManifestSummary(digest, row.GetInt64("Size") ?? 0, pushed, row.GetBoolean("Locked") == true, subject));
+            }
+        }
+        return result;
+    }
 
     /// <summary>The manifests whose subject is <paramref name="subject"/>, optionally only those of one artifact type.</summary>
     public async Task<List<Referrer>> ReferrersAsync(RepositoryName repository, Digest subject, string? artifactType, CancellationToken cancellationToken)

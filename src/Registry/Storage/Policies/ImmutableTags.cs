@@ -11,48 +11,12 @@ namespace Registry.Storage.Policies;
 public sealed record ImmutableTagRule(string RepositoryPattern, string TagPattern)
 {
     public bool Matches(RepositoryName repository, Tag tag) =>
-        RepositoryPatterns.Matches(RepositoryPattern, repository.Value) && Glob(TagPattern, tag.Value);
+        RepositoryPatterns.Matches(RepositoryPattern, repository.Value) && TagPatterns.Matches(TagPattern, tag.Value);
 
     public override string ToString() => $"{TagPattern} in {RepositoryPattern}";
 
     /// <summary>Null when both patterns are valid; otherwise what a valid one looks like.</summary>
-    public string? Problem()
-    {
-        if (RepositoryPatterns.Validate(RepositoryPattern) is { } repository)
-        {
-            return repository;
-        }
-        return TagPattern.Length is > 0 and <= Tag.MaxLength && TagPattern.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-' or '*')
-            ? null
-            : $"'{TagPattern}' is not a tag pattern: tag characters ([a-zA-Z0-9_.-]) and '*' for any run of them, e.g. 'v*', '*-release', 'latest'";
-    }
-
-    /// <summary>Whether <paramref name="text"/> matches <paramref name="pattern"/>, where <c>*</c> matches any run of characters.</summary>
-    private static bool Glob(string pattern, string text)
-    {
-        var parts = pattern.Split('*');
-        if (parts.Length == 1)
-        {
-            return pattern == text;
-        }
-        if (!text.StartsWith(parts[0], StringComparison.Ordinal) || !text.EndsWith(parts[^1], StringComparison.Ordinal)
-            || text.Length < parts[0].Length + parts[^1].Length)
-        {
-            return false;
-        }
-        var at = parts[0].Length;
-        var end = text.Length - parts[^1].Length;
-        foreach (var middle in parts[1..^1])
-        {
-            var found = text.IndexOf(middle, at, end - at, StringComparison.Ordinal);
-            if (found < 0)
-            {
-                return false;
-            }
-            at = found + middle.Length;
-        }
-        return true;
-    }
+    public string? Problem() => RepositoryPatterns.Validate(RepositoryPattern) ?? TagPatterns.Validate(TagPattern);
 }
 
 /// <summary>

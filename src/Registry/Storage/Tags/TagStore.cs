@@ -72,6 +72,16 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
     }
 
     /// <summary>
+    /// What a push starts its move from: the row as read now when this instance knows the tag (its read cache holds it),
+    /// else "no such tag", which saves the read for a new tag: the move is then an insert, which fails (409) if the tag
+    /// does exist, and the push reads it then and tries again.
+    /// </summary>
+    public async Task<TagState> ReadIfKnownAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken) =>
+        cache.TryGet<TagTarget>(CachedKind.Tag, TableKeys.Repository(repository), TableKeys.Tag(tag), out _)
+            ? await ReadAsync(repository, tag, cancellationToken)
+            : new TagState(tag, null, false, default);
+
+    /// <summary>
     /// 403 DENIED when pointing <paramref name="state"/>'s tag at <paramref name="target"/> (null: deleting it) would move
     /// a locked tag, or an existing tag an immutability rule covers; null when the move may go ahead.
     /// </summary>
@@ -111,7 +121,8 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
     /// <summary>
     /// The writes that point <paramref name="state"/>'s tag at <paramref name="target"/> in the change's transaction: the
     /// tag row, replaced only if its ETag is still the one read (inserted only if there was none), and the history row
-    /// when the tag moves. The first action is the tag's. Take <see cref="BeginMove"/> before; call <see cref="Remember"/> once it committed, <see cref="Forget"/> if not.
+    /// when the tag moves. The first action is the tag's. Take <see cref="BeginMove"/> before; call <see cref="Remember"/>
+    /// once it committed, <see cref="Forget"/> if not.
     /// </summary>
     public static List<TableTransactionAction> Move(
         RepositoryName repository, TagState state, TagTarget target, string action, ChangeOrigin origin, DateTimeOffset now)
@@ -192,7 +203,9 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
     /// there is no such tag; 403 DENIED when it is locked or immutable; 503 UNAVAILABLE, changing nothing, when the tag moved while it
     /// was being removed.
     /// </summary>
-    public async Task<OciError?> UntagAsync(RepositoryName repository, Tag tag, ChangeOrigin origin, CancellationToken cancellationToken)
+    /// <param name="decidedOn">Retention's form: remove the tag only if its row is still this one (a tag pushed since stays).</param>
+    public async Task<OciError?> UntagAsync(
+        RepositoryName repository, Tag tag, ChangeOrigin origin, CancellationToken cancellationToken, ETag? decidedOn = null)
     {
         var partition = TableKeys.Repository(repository);
         var current = await clients.RepositoriesTable.GetEntityIfExistsAsync<TagEntity>(
@@ -204,6 +217,10 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
         if (await RefuseMoveAsync(repository, new TagState(tag, digest, current.Value.Locked == true, current.Value.ETag), null, cancellationToken) is { } refused)
         {
             return refused;
+        }
+        if (decidedOn is { } decided && decided != current.Value.ETag)
+        {
+            return new OciError(Failure.ChangedMeanwhile, $"tag {tag} was pushed again after it was examined; it stays");
         }
         await outbox.MarkAsync(repository, cancellationToken);
         var now = time.GetUtcNow();
@@ -277,6 +294,24 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
             }
         }
         return moves;
+    }
+
+    /// <summary>Every tag of the repository with where it points, when it last moved and whether it is locked (one query).</summary>
+    public async Task<List<(Tag Tag, Digest Digest, DateTimeOffset Moved, bool Locked, ETag ETag)>> ListDetailedAsync(
+        RepositoryName repository, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {TableKeys.Repository(repository)} and RowKey ge {TableKeys.TagPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.TagPrefix)}");
+        var tags = new List<(Tag, Digest, DateTimeOffset, bool, ETag)>();
+        await foreach (var row in clients.RepositoriesTable.QueryAsync<TableEntity>(
+            filter, 1000, ["RowKey", "Digest", "Locked", "Timestamp"], cancellationToken))
+        {
+            if (Digest.TryParse(row.GetString("Digest"), out var digest) == DigestParse.Valid)
+            {
+                tags.Add((TagOfRow(row.RowKey), digest, row.Timestamp ?? DateTimeOffset.MinValue, row.GetBoolean("Locked") == true, row.ETag));
+            }
+        }
+        return tags;
     }
 
     /// <summary>Tags after <paramref name="last"/> (exclusive) in lexical order, at most <paramref name="limit"/>.</summary>
