@@ -516,29 +516,10 @@ public sealed class ManifestStore(
     /// Locks or unlocks a manifest: a merge conditional on the row as read, so a delete that read the row before cannot
     /// delete it after. Null when done; MANIFEST_UNKNOWN when the repository has no such manifest.
     /// </summary>
-    public async Task<OciError?> SetLockAsync(RepositoryName repository, Digest digest, bool locked, CancellationToken cancellationToken)
-    {
-        var partition = TableKeys.Repository(repository);
-        for (var attempt = 1; ; attempt++)
-        {
-            var row = await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(partition, TableKeys.Manifest(digest), ["RowKey"], cancellationToken);
-            if (!row.HasValue)
-            {
-                return UnknownManifest(repository, digest.Value);
-            }
-            try
-            {
-                // Unlocking writes false: a merge cannot remove a property, and false reads as unlocked.
-                await clients.RepositoriesTable.UpdateEntityAsync(
-                    new TableEntity(partition, TableKeys.Manifest(digest)) { ["Locked"] = locked }, row.Value!.ETag, TableUpdateMode.Merge, cancellationToken);
-                return null;
-            }
-            catch (RequestFailedException e) when (e.Status is 404 or 412 && attempt < TagStore.MaxMoveAttempts)
-            {
-                // Pushed again or deleted meanwhile: decide again from what is there now.
-            }
-        }
-    }
+    public async Task<OciError?> SetLockAsync(RepositoryName repository, Digest digest, bool locked, CancellationToken cancellationToken) =>
+        await RowLock.SetAsync(clients.RepositoriesTable, TableKeys.Repository(repository), TableKeys.Manifest(digest), locked, cancellationToken)
+            ? null
+            : UnknownManifest(repository, digest.Value);
 
     /// <summary>
     /// Points <paramref name="tag"/> at a manifest the repository holds (a rollback), as an audited move of its own with

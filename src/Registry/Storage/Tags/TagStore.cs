@@ -254,29 +254,10 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
     /// Locks or unlocks a tag: a merge conditional on the row as read, so a push that read the row before cannot move it
     /// after. Null when done (also when it already was so); MANIFEST_UNKNOWN when there is no such tag.
     /// </summary>
-    public async Task<OciError?> SetLockAsync(RepositoryName repository, Tag tag, bool locked, CancellationToken cancellationToken)
-    {
-        var partition = TableKeys.Repository(repository);
-        for (var attempt = 1; ; attempt++)
-        {
-            var state = await ReadAsync(repository, tag, cancellationToken);
-            if (state.Digest is null)
-            {
-                return Unknown(repository, tag);
-            }
-            try
-            {
-                // Unlocking writes false: a merge cannot remove a property, and false reads as unlocked.
-                await clients.RepositoriesTable.UpdateEntityAsync(
-                    new TableEntity(partition, TableKeys.Tag(tag)) { ["Locked"] = locked }, state.ETag, TableUpdateMode.Merge, cancellationToken);
-                return null;
-            }
-            catch (RequestFailedException e) when (e.Status is 404 or 412 && attempt < MaxMoveAttempts)
-            {
-                // Moved or deleted meanwhile: decide again from what is there now.
-            }
-        }
-    }
+    public async Task<OciError?> SetLockAsync(RepositoryName repository, Tag tag, bool locked, CancellationToken cancellationToken) =>
+        await RowLock.SetAsync(clients.RepositoriesTable, TableKeys.Repository(repository), TableKeys.Tag(tag), locked, cancellationToken)
+            ? null
+            : Unknown(repository, tag);
 
     /// <summary>The newest <paramref name="limit"/> moves of <paramref name="tag"/>, newest first.</summary>
     public async Task<List<TagMove>> HistoryAsync(RepositoryName repository, Tag tag, int limit, CancellationToken cancellationToken)
