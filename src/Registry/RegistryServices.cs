@@ -17,6 +17,7 @@ using Registry.Storage.Events;
 using Registry.Storage.Manifests;
 using Registry.Storage.References;
 using Registry.Storage.Reviews;
+using Registry.Replication;
 using Registry.Retention;
 using Registry.Storage.Policies;
 using Registry.Storage.Tags;
@@ -44,6 +45,7 @@ public static class RegistryServices
                 $"GarbageCollection:Grace must be at least {CollectionOptions.MinimumGrace}: deleted content must outlive every request and cached read that may still use it")
             .Validate(o => o.UnusedBlobGrace >= o.Grace, "GarbageCollection:UnusedBlobGrace must be at least GarbageCollection:Grace")
             .ValidateOnStart();
+        services.Configure<ReplicationOptions>(configuration.GetSection(ReplicationOptions.Section));
         services.AddOptions<UploadOptions>().Bind(configuration.GetSection(UploadOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<UploadOptions>, UploadOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
@@ -96,6 +98,9 @@ public static class RegistryServices
         services.AddSingleton<IScheduledJob, GarbageCollectionJob>();
         services.AddSingleton<IScheduledJob, EventSweepJob>();
         services.AddSingleton<IScheduledJob, RetentionJob>();
+        services.AddSingleton<BlobCopies>();
+        services.AddSingleton<PrimaryRegistry>();
+        services.AddSingleton<ImageReplicator>();
         services.AddSingleton<ReplicationJob>();
         return services;
     }
@@ -114,6 +119,7 @@ public static class RegistryServices
         app.MapRegistry();
         app.MapTokenEndpoint();
         app.MapHealth();
+        app.MapReplicationEvents();
         return app;
     }
 }

@@ -28,7 +28,8 @@ public static partial class TriggerEndpoints
             endpoints.MapPost("/" + job.Name, (HttpContext context, ILogger<InvocationRequest> logger) => RunScheduledAsync(context, job, logger))
                 .WithoutRequestBudget();
         }
-        endpoints.MapPost("/" + ReplicationJob.Name, (HttpContext context, ReplicationJob replication) => ReplicateAsync(context, replication))
+        endpoints.MapPost("/" + ReplicationJob.Name,
+                (HttpContext context, ReplicationJob replication, ILogger<InvocationRequest> logger) => ReplicateAsync(context, replication, logger))
             .WithoutRequestBudget();
         return endpoints;
     }
@@ -55,7 +56,7 @@ public static partial class TriggerEndpoints
         await AnswerAsync(context, StatusCodes.Status200OK, [$"{job.Name}: {report.Summary}"], report);
     }
 
-    private static async Task ReplicateAsync(HttpContext context, ReplicationJob replication)
+    private static async Task ReplicateAsync(HttpContext context, ReplicationJob replication, ILogger logger)
     {
         var request = await ReadAsync(context);
         if (request?.Data is not { } data || !data.TryGetValue("message", out var message))
@@ -65,11 +66,25 @@ public static partial class TriggerEndpoints
         }
         // The host passes a queue message as a string, or as the JSON itself when the message was JSON.
         var text = message.ValueKind == JsonValueKind.String ? message.GetString() ?? "" : message.GetRawText();
-        if (replication.Handle(text) is not { } report)
+        JobReport? report;
+        try
         {
-            await AnswerAsync(context, StatusCodes.Status400BadRequest, ["the queue message is not a JSON event; the host will retry it and then poison it"], null);
+            report = await replication.HandleAsync(text, context.RequestAborted);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Not applied now (the replica's storage failed, the primary kept changing): the host retries the message,
+            // then moves it to the poison queue (which keeps the event for an operator).
+            LogJobFailed(logger, ReplicationJob.Name, e);
+            await AnswerAsync(context, StatusCodes.Status500InternalServerError, [$"{ReplicationJob.Name} failed: {e.GetType().Name}: {e.Message}"], null);
             return;
         }
+        if (report is null)
+        {
+            await AnswerAsync(context, StatusCodes.Status400BadRequest, ["the queue message is not a registry event; the host will retry it and then poison it"], null);
+            return;
+        }
+        LogJobRan(logger, ReplicationJob.Name, report.Status, report.Summary);
         await AnswerAsync(context, StatusCodes.Status200OK, [$"{ReplicationJob.Name}: {report.Summary}"], report);
     }
 

@@ -41,4 +41,7 @@ public static class LogEvents
 
     /// <summary>RetentionRunner.</summary>
     public const int Retention = 1200;
+
+    /// <summary>ReplicationEndpoint.</summary>
+    public const int Replication = 1300;
 }

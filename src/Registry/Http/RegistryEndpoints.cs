@@ -2,9 +2,11 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Registry.Auth;
 using Registry.Oci;
+using Registry.Replication;
 using Registry.Startup;
 
 namespace Registry.Http;
@@ -100,6 +102,13 @@ public static class RegistryEndpoints
             await (isRead
                 ? OciResponses.ErrorAsync(context, Failure.NameUnknown, "invalid repository name")
                 : OciResponses.ErrorAsync(context, Failure.NameInvalid, $"repository names match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)* and are at most {RepositoryName.MaxLength} characters"));
+            return;
+        }
+        if (!isRead && context.RequestServices.GetRequiredService<IOptions<ReplicationOptions>>().Value is { IsReplica: true } replica)
+        {
+            // Only replication writes a replica's storage; what clients write goes to the primary.
+            await OciResponses.ErrorAsync(context, Failure.MethodNotAllowed,
+                $"this registry is a read replica: push and delete at the primary{(replica.PrimaryUrl is { } primary ? $" ({primary.GetLeftPart(UriPartial.Authority)})" : "")}");
             return;
         }
         Func<Task>? handler = (route.Kind, method) switch

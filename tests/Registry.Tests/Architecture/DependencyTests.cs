@@ -31,6 +31,7 @@ public sealed class DependencyTests
         "Registry.Events",
         "Registry.Collection",
         "Registry.Retention",
+        "Registry.Replication",
         "Registry.Jobs",
         "Registry.Http",
         "Registry",
@@ -61,6 +62,7 @@ public sealed class DependencyTests
         ["Registry.Events"] = NoWeb,
         ["Registry.Collection"] = NoWeb,
         ["Registry.Retention"] = NoWeb,
+        ["Registry.Replication"] = NoWeb,
         ["Registry.Jobs"] = NoWeb,
         ["Registry.Http"] = ["Azure.Storage", "Azure.Data"],
     };

@@ -26,11 +26,20 @@ public sealed partial class Azurite : IAsyncDisposable
 
     public int TablePort { get; }
 
-    public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
-        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
+    public const string DefaultAccount = "devstoreaccount1";
 
-    public static async Task<Azurite> StartAsync()
+    public string ConnectionString => ConnectionStringOf(DefaultAccount);
+
+    /// <summary>The connection string of <paramref name="account"/>: the default one, or one passed to <see cref="StartAsync"/>.</summary>
+    public string ConnectionStringOf(string account) =>
+        $"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={AccountKey};" +
+        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/{account};TableEndpoint=http://127.0.0.1:{TablePort}/{account};";
+
+    /// <param name="extraAccounts">
+    /// Storage accounts besides the default one (all with <see cref="AccountKey"/>): one Azurite holds them all, which is
+    /// what lets storage copy a blob from one account to another (Azurite copies only within one instance).
+    /// </param>
+    public static async Task<Azurite> StartAsync(params string[] extraAccounts)
     {
         var executable = Path.Combine(RepoPaths.Root, "node_modules", ".bin", "azurite");
         if (!File.Exists(executable))
@@ -48,6 +57,10 @@ public sealed partial class Azurite : IAsyncDisposable
                      "--blobHost", "127.0.0.1", "--blobPort", "0", "--tableHost", "127.0.0.1", "--tablePort", "0", "--queuePort", "0" })
         {
             start.ArgumentList.Add(arg);
+        }
+        if (extraAccounts.Length > 0)
+        {
+            start.Environment["AZURITE_ACCOUNTS"] = string.Join(";", new[] { DefaultAccount }.Concat(extraAccounts).Select(a => $"{a}:{AccountKey}"));
         }
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start Azurite");
         int? blob = null, table = null;

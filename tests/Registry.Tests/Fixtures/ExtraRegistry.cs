@@ -14,6 +14,7 @@ namespace Registry.Tests.Fixtures;
 public sealed class ExtraRegistry : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private int _disposed;
 
     private ExtraRegistry(WebApplication app, Uri address)
     {
@@ -52,8 +53,13 @@ public sealed class ExtraRegistry : IAsyncDisposable
     /// <summary>A client with no credentials.</summary>
     public HttpClient AnonymousClient() => new(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
 
+    /// <summary>Stops the instance; once (a test that stopped it early is disposed again at its end).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

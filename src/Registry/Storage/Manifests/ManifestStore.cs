@@ -214,14 +214,19 @@ public sealed class ManifestStore(
         return name;
     }
 
+    /// <summary>The blobs (config and layers) a manifest uses and a push requires linked, each once: foreign layers are not.</summary>
+    public static IEnumerable<Descriptor> UsedBlobs(ManifestDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        return (document.Config is null ? document.Layers : [document.Config, .. document.Layers])
+            .Where(d => !d.IsForeign)
+            .DistinctBy(d => d.Digest);
+    }
+
     /// <summary>The blobs and child manifests a manifest uses, each once, with the row that proves it is in the repository.</summary>
     private static List<(Digest Digest, string Row, CachedKind Kind)> Targets(ManifestDocument document)
     {
-        var blobs = (document.Config is null ? document.Layers : [document.Config, .. document.Layers])
-            .Where(d => !d.IsForeign)
-            .Select(d => d.Digest)
-            .Distinct()
-            .Select(d => (d, TableKeys.BlobLink(d), CachedKind.BlobLink));
+        var blobs = UsedBlobs(document).Select(d => (d.Digest, TableKeys.BlobLink(d.Digest), CachedKind.BlobLink));
         var children = document.Manifests.Select(d => d.Digest).Distinct().Select(d => (d, TableKeys.Manifest(d), CachedKind.Manifest));
         return [.. blobs, .. children];
     }

@@ -1,0 +1,101 @@
+using Azure.Core.Pipeline;
+using Microsoft.Extensions.Options;
+using Registry.Oci;
+using Registry.Storage;
+using Registry.Storage.Blobs;
+
+namespace Registry.Replication;
+
+/// <summary>A manifest as the primary stores it.</summary>
+public sealed record PrimaryManifest(Digest Digest, string MediaType, byte[] Content);
+
+/// <summary>
+/// What a replica reads of its primary: tags, manifests and blob links from the primary's tables, and read SAS URLs of
+/// the primary's blobs for storage to copy from. Reads only (the replica's identity has reader roles there), always
+/// from storage: what replication copies must be the primary's current state, never a cached one.
+/// </summary>
+public sealed class PrimaryRegistry : IDisposable
+{
+    private readonly Lazy<(StorageClients Clients, SasUrlIssuer Sas)> _primary;
+
+    public PrimaryRegistry(IOptions<ReplicationOptions> options, IOptions<StorageOptions> local, IEnumerable<HttpPipelinePolicy> policies, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(local);
+        var primary = options.Value.Primary;
+        // A copy source's SAS must outlive the copy of its largest blob, retries included.
+        primary.SasLifetime = TimeSpan.FromHours(1);
+        var list = policies.ToList();
+        _primary = new Lazy<(StorageClients, SasUrlIssuer)>(() =>
+        {
+            var clients = new StorageClients(Options.Create(primary), list, time);
+            return (clients, new SasUrlIssuer(clients, Options.Create(primary), time));
+        });
+        IsConfigured = options.Value.IsReplica;
+    }
+
+    public bool IsConfigured { get; }
+
+    private StorageClients Clients => IsConfigured
+        ? _primary.Value.Clients
+        : throw new InvalidOperationException("Replication:Primary is not configured: this instance is no replica");
+
+    /// <summary>The digest <paramref name="tag"/> points at in the primary now, or null when it has no such tag.</summary>
+    public async Task<Digest?> TagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken)
+    {
+        var row = await Clients.RepositoriesTable.GetEntityIfExistsAsync<TagEntity>(
+            TableKeys.Repository(repository), TableKeys.Tag(tag), ["Digest"], cancellationToken);
+        return row.HasValue && Digest.TryParse(row.Value!.Digest, out var digest) == DigestParse.Valid ? digest : null;
+    }
+
+    /// <summary>The manifest with its bytes (checked against the digest), or null when the primary has no such manifest.</summary>
+    public async Task<PrimaryManifest?> ManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    {
+        var row = await Clients.RepositoriesTable.GetEntityIfExistsAsync<ManifestEntity>(
+            TableKeys.Repository(repository), TableKeys.Manifest(digest), ["MediaType", "Content", "ContentBlob"], cancellationToken);
+        if (!row.HasValue)
+        {
+            return null;
+        }
+        var content = row.Value!.Content;
+        if (content is null && row.Value.ContentBlob is { } blobName)
+        {
+            try
+            {
+                content = (await Clients.Container.GetBlobClient(blobName).DownloadContentAsync(cancellationToken)).Value.Content.ToArray();
+            }
+            catch (Azure.RequestFailedException e) when (e.Status == 404)
+            {
+                return null; // deleted between the row's read and the blob's
+            }
+        }
+        if (content is null || Digest.Compute(content, digest.Algorithm) != digest)
+        {
+            throw new InvalidDataException($"the primary's manifest {digest} of {repository} does not match its digest");
+        }
+        return new PrimaryManifest(digest, row.Value.MediaType, content);
+    }
+
+    /// <summary>The primary's link of <paramref name="digest"/> in <paramref name="repository"/>, or null when it has none.</summary>
+    public async Task<BlobInfo?> LinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    {
+        var row = await Clients.RepositoriesTable.GetEntityIfExistsAsync<BlobLinkEntity>(
+            TableKeys.Repository(repository), TableKeys.BlobLink(digest), ["Size", "BlobName"], cancellationToken);
+        return row.HasValue ? new BlobInfo(digest, row.Value!.Size, row.Value.BlobName) : null;
+    }
+
+    /// <summary>A read SAS URL of one of the primary's blobs, for storage to copy from.</summary>
+    public Task<Uri> ReadUrlAsync(string blobName, CancellationToken cancellationToken)
+    {
+        _ = Clients;
+        return _primary.Value.Sas.ReadUrlAsync(blobName, cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        if (_primary.IsValueCreated)
+        {
+            _primary.Value.Sas.Dispose();
+        }
+    }
+}

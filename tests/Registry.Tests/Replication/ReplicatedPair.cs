@@ -1,0 +1,68 @@
+using Azure.Core.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Tests.Fixtures;
+
+namespace Registry.Tests.Replication;
+
+/// <summary>
+/// A primary and a replica, each a registry instance with a storage account of its own. Both accounts live in one
+/// Azurite: Azurite copies a blob from a URL only within one instance (Put Block From URL from another Azurite is refused
+/// with CannotVerifyCopySource), and the server-side copy is the code path under test. The replica's storage calls, its
+/// reads of the primary's included, pass its <see cref="Gate"/>.
+/// </summary>
+public sealed class ReplicatedPair : IAsyncDisposable
+{
+    public const string ReplicaAccount = "replica1";
+
+    private ReplicatedPair(Azurite storage, ExtraRegistry primary, ExtraRegistry replica, StorageGate gate)
+    {
+        Storage = storage;
+        Primary = primary;
+        Replica = replica;
+        Gate = gate;
+    }
+
+    public Azurite Storage { get; }
+
+    public ExtraRegistry Primary { get; private set; }
+
+    public ExtraRegistry Replica { get; }
+
+    public StorageGate Gate { get; }
+
+    /// <param name="eventSecret">Set: the primary delivers its events to the replica's webhook endpoint, signed with it.</param>
+    public static async Task<ReplicatedPair> StartAsync(string? eventSecret = null, string[]? replicaSettings = null)
+    {
+        var storage = await Azurite.StartAsync(ReplicaAccount);
+        var gate = new StorageGate();
+        var replica = await ExtraRegistry.StartAsync(storage,
+        [
+            "--Jobs:InProcess=false", "--Audit:Enabled=false",
+            $"--Storage:ConnectionString={storage.ConnectionStringOf(ReplicaAccount)}",
+            $"--Replication:Primary:ConnectionString={storage.ConnectionString}",
+            "--Replication:PrimaryUrl=https://primary.example",
+            .. eventSecret is null ? Array.Empty<string>() : [$"--Replication:EventSecret={eventSecret}"],
+            .. replicaSettings ?? [],
+        ], builder => builder.Services.AddSingleton<HttpPipelinePolicy>(gate));
+        string[] delivery = eventSecret is null
+            ? []
+            :
+            [
+                $"--Events:Webhooks:0:Url={new Uri(replica.BaseAddress, "/_replication/events")}", $"--Events:Webhooks:0:Secret={eventSecret}",
+                "--Events:AllowPrivateTargets=true", "--Events:SendTimeout=00:02:00", "--Events:RetryBase=00:00:00.200",
+            ];
+        var primary = await ExtraRegistry.StartAsync(storage, ["--Jobs:InProcess=false", "--Audit:Enabled=false", .. delivery]);
+        return new ReplicatedPair(storage, primary, replica, gate);
+    }
+
+    /// <summary>Stops the primary (its region is down); its storage stays.</summary>
+    public async Task StopPrimaryAsync() => await Primary.DisposeAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        Gate.Release();
+        await Replica.DisposeAsync();
+        await Primary.DisposeAsync();
+        await Storage.DisposeAsync();
+    }
+}

@@ -1,0 +1,199 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Oci;
+using Registry.Replication;
+using Registry.Tests.Fixtures;
+using Registry.Tests.Lifecycle;
+
+namespace Registry.Tests.Replication;
+
+/// <summary>
+/// The primary's events applied to a replica (<see cref="ImageReplicator"/>, called as the <c>replicate</c> function
+/// calls it): the image is served from the replica's own account, the same event twice writes nothing new, events in
+/// any order or racing a move of the tag leave the replica's tag at the primary's, and what the primary deleted
+/// meanwhile is skipped without an error loop.
+/// </summary>
+public sealed class ReplicationTests : IAsyncLifetime
+{
+    private ReplicatedPair _pair = null!;
+    private OciTestClient _primary = null!;
+    private OciTestClient _replica = null!;
+
+    public async Task InitializeAsync()
+    {
+        _pair = await ReplicatedPair.StartAsync();
+        _primary = new OciTestClient(_pair.Primary.OwnerClient());
+        _replica = new OciTestClient(_pair.Replica.OwnerClient());
+    }
+
+    public async Task DisposeAsync() => await _pair.DisposeAsync();
+
+    private ImageReplicator Replicator => _pair.Replica.Services.GetRequiredService<ImageReplicator>();
+
+    private static ReplicationEvent Pushed(string repository, byte[] manifest, string? tag) =>
+        new(Guid.NewGuid().ToString("N"), false, Name(repository), DigestOf(OciTestClient.DigestOf(manifest)), tag is null ? null : TagOf(tag));
+
+    private static Digest DigestOf(string text) => Digest.TryParse(text, out var digest) == DigestParse.Valid ? digest : throw new ArgumentException(text);
+
+    private static RepositoryName Name(string repository) => RepositoryName.TryParse(repository, out var name) ? name : throw new ArgumentException(repository);
+
+    private static Tag TagOf(string tag) => Tag.TryParse(tag, out var parsed) ? parsed : throw new ArgumentException(tag);
+
+    private async Task<string?> ReplicaTagAsync(string repository, string tag)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Head, $"/v2/{repository}/manifests/{tag}");
+        request.Headers.Accept.ParseAdd(OciTestClient.OciManifest);
+        using var response = await _replica.Http.SendAsync(request);
+        return response.StatusCode == HttpStatusCode.OK ? response.Headers.GetValues("Docker-Content-Digest").Single() : null;
+    }
+
+    [Fact]
+    public async Task PushedImage_IsServedByTheReplica_FromItsOwnAccount_ByteForByte()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var layer = OciTestClient.RandomBytes(300_000);
+        var config = "{\"architecture\":\"amd64\",\"os\":\"linux\"}"u8.ToArray();
+        await _primary.PushBlobAsync(repo, config);
+        await _primary.PushBlobAsync(repo, layer);
+        var manifest = OciTestClient.ImageManifest(config, [layer]);
+        Assert.Equal(HttpStatusCode.Created, (await _primary.PutManifestAsync(repo, "v1", manifest)).StatusCode);
+
+        var result = await Replicator.ApplyAsync(Pushed(repo, manifest, "v1"), CancellationToken.None);
+
+        Assert.Equal((1, 2, 0), (result.ManifestsWritten, result.BlobsCopied, result.BlobsLinked));
+        Assert.Empty(result.Skipped);
+        using var get = new HttpRequestMessage(HttpMethod.Get, $"/v2/{repo}/manifests/v1");
+        get.Headers.Accept.ParseAdd(OciTestClient.OciManifest);
+        using var served = await _replica.Http.SendAsync(get);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal(manifest, await served.Content.ReadAsByteArrayAsync());
+
+        using var blob = await _replica.Http.GetAsync($"/v2/{repo}/blobs/{OciTestClient.DigestOf(layer)}");
+        Assert.Equal(HttpStatusCode.TemporaryRedirect, blob.StatusCode);
+        var location = blob.Headers.Location!;
+        Assert.StartsWith($"/{ReplicatedPair.ReplicaAccount}/", location.AbsolutePath, StringComparison.Ordinal);
+        using var plain = new HttpClient();
+        Assert.Equal(layer, await plain.GetByteArrayAsync(location));
+    }
+
+    [Fact]
+    public async Task SameEventTwice_WritesNothingTheSecondTime_AndASecondRepositoryLinksTheCopiedBytes()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var manifest = await _primary.PushImageAsync(repo, "v1");
+        var change = Pushed(repo, manifest, "v1");
+        await Replicator.ApplyAsync(change, CancellationToken.None);
+
+        var again = await Replicator.ApplyAsync(change, CancellationToken.None);
+
+        Assert.Equal((0, 0, 0), (again.ManifestsWritten, again.BlobsCopied, again.BlobsLinked));
+        Assert.Single(await TagHistory.GetAsync(_replica.Http, repo, "v1"));
+
+        // The same image in another repository of the primary: the replica holds the bytes and only links them.
+        var other = RegistryFixture.NewRepository();
+        var document = System.Text.Json.Nodes.JsonNode.Parse(manifest)!;
+        foreach (var digest in new[] { (string)document["config"]!["digest"]!, (string)document["layers"]![0]!["digest"]! })
+        {
+            var mount = await _primary.Http.PostAsync($"/v2/{other}/blobs/uploads/?mount={digest}&from={repo}", null);
+            Assert.Equal(HttpStatusCode.Created, mount.StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.Created, (await _primary.PutManifestAsync(other, "v1", manifest)).StatusCode);
+        var linked = await Replicator.ApplyAsync(Pushed(other, manifest, "v1"), CancellationToken.None);
+        Assert.Equal((1, 0, 2), (linked.ManifestsWritten, linked.BlobsCopied, linked.BlobsLinked));
+        Assert.Equal(OciTestClient.DigestOf(manifest), await ReplicaTagAsync(other, "v1"));
+    }
+
+    [Fact]
+    public async Task EventsAppliedOutOfOrder_NeverMoveTheTagBack()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var first = await _primary.PushImageAsync(repo, "app");
+        var second = await _primary.PushImageAsync(repo, "app");
+
+        await Replicator.ApplyAsync(Pushed(repo, second, "app"), CancellationToken.None);
+        var late = await Replicator.ApplyAsync(Pushed(repo, first, "app"), CancellationToken.None);
+
+        Assert.Equal(OciTestClient.DigestOf(second), await ReplicaTagAsync(repo, "app"));
+        Assert.Equal(1, late.ManifestsWritten); // the first image, by digest: pullable as at the primary
+        Assert.Equal(HttpStatusCode.OK, (await _replica.SendAsync(HttpMethod.Head, $"/v2/{repo}/manifests/{OciTestClient.DigestOf(first)}",
+            configure: r => r.Headers.Accept.ParseAdd(OciTestClient.OciManifest))).StatusCode);
+    }
+
+    [Fact]
+    public async Task TagMovedAtThePrimaryWhileTheReplicaWritesIt_EndsAtThePrimarysNewTarget()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var first = await _primary.PushImageAsync(repo, "app");
+        var second = await _primary.PushImageAsync(repo, "next");
+
+        // The replica read the primary's tag (first) and is held just before its tag move commits; the primary moves on.
+        _pair.Gate.HoldBefore(request => StorageGate.IsBatchWith(request, "taghistory:app:"));
+        var apply = Replicator.ApplyAsync(Pushed(repo, first, "app"), CancellationToken.None);
+        await _pair.Gate.Reached;
+        Assert.Equal(HttpStatusCode.Created, (await _primary.PutManifestAsync(repo, "app", second)).StatusCode);
+        _pair.Gate.Release();
+        var result = await apply;
+
+        Assert.Equal(OciTestClient.DigestOf(second), await ReplicaTagAsync(repo, "app"));
+        Assert.Equal(2, result.ManifestsWritten);
+        var moves = await TagHistory.GetAsync(_replica.Http, repo, "app");
+        Assert.Equal([OciTestClient.DigestOf(second), OciTestClient.DigestOf(first)], moves.Select(m => m.Digest));
+    }
+
+    [Fact]
+    public async Task DeletesAtThePrimary_AreAppliedInEitherOrder_AndAPushOfWhatIsGoneIsSkipped()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var kept = await _primary.PushImageAsync(repo, "kept");
+        var gone = await _primary.PushImageAsync(repo, "gone");
+        await Replicator.ApplyAsync(Pushed(repo, kept, "kept"), CancellationToken.None);
+        await Replicator.ApplyAsync(Pushed(repo, gone, "gone"), CancellationToken.None);
+        var goneDigest = OciTestClient.DigestOf(gone);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await _primary.Http.DeleteAsync($"/v2/{repo}/manifests/{goneDigest}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await _primary.Http.DeleteAsync($"/v2/{repo}/manifests/kept")).StatusCode);
+        var deleted = await Replicator.ApplyAsync(
+            new ReplicationEvent("d1", true, Name(repo), DigestOf(goneDigest), null), CancellationToken.None);
+        var untagged = await Replicator.ApplyAsync(
+            new ReplicationEvent("d2", true, Name(repo), DigestOf(OciTestClient.DigestOf(kept)), TagOf("kept")), CancellationToken.None);
+        var latePush = await Replicator.ApplyAsync(Pushed(repo, gone, "gone"), CancellationToken.None);
+
+        Assert.Equal(1, deleted.ManifestsDeleted);
+        Assert.Equal(1, untagged.TagsRemoved);
+        Assert.Null(await ReplicaTagAsync(repo, "gone"));
+        Assert.Null(await ReplicaTagAsync(repo, "kept"));
+        Assert.Equal(0, latePush.ManifestsWritten);
+        Assert.Contains(latePush.Skipped, s => s.Contains("gone at the primary", StringComparison.Ordinal));
+        // Untagged at the primary, the manifest itself stays there and here.
+        Assert.Equal(HttpStatusCode.OK, (await _replica.SendAsync(HttpMethod.Head, $"/v2/{repo}/manifests/{OciTestClient.DigestOf(kept)}",
+            configure: r => r.Headers.Accept.ParseAdd(OciTestClient.OciManifest))).StatusCode);
+    }
+
+    [Fact]
+    public async Task LayerDeletedAtThePrimaryBeforeItsCopyRan_IsSkipped_AndNothingIsWritten()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var manifest = await _primary.PushImageAsync(repo, "v1");
+        var layer = (string)System.Text.Json.Nodes.JsonNode.Parse(manifest)!["layers"]![0]!["digest"]!;
+        Assert.Equal(HttpStatusCode.Accepted, (await _primary.Http.DeleteAsync($"/v2/{repo}/manifests/{OciTestClient.DigestOf(manifest)}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await _primary.Http.DeleteAsync($"/v2/{repo}/blobs/{layer}")).StatusCode);
+
+        var result = await Replicator.ApplyAsync(Pushed(repo, manifest, "v1"), CancellationToken.None);
+
+        Assert.Equal(0, result.ManifestsWritten);
+        Assert.NotEmpty(result.Skipped);
+        Assert.Equal(HttpStatusCode.NotFound, (await _replica.Http.GetAsync($"/v2/{repo}/blobs/{layer}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task WritesToTheReplica_Are405_NamingThePrimary()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var upload = await _replica.Http.PostAsync($"/v2/{repo}/blobs/uploads/", null);
+        await OciTestClient.AssertErrorAsync(upload, HttpStatusCode.MethodNotAllowed, "UNSUPPORTED");
+        Assert.Contains("read replica", await upload.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("https://primary.example", await upload.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var delete = await _replica.Http.DeleteAsync($"/v2/{repo}/manifests/v1");
+        await OciTestClient.AssertErrorAsync(delete, HttpStatusCode.MethodNotAllowed, "UNSUPPORTED");
+    }
+}
