@@ -50,6 +50,7 @@ public static class AdminCli
             TagCommands.Build(connectionString),
             PolicyCommands.Build(connectionString),
             RetentionCommands.Build(connectionString),
+            ReplicationCommands.Build(connectionString),
         };
         foreach (var command in LockCommands.Build(connectionString))
         {
@@ -63,12 +64,15 @@ public static class AdminCli
     /// <see cref="AdminContext.PrepareAsync"/> before its first storage call), then maps the failures a user can cause or meet to one
     /// line on the error stream and an exit code, never a stack trace.
     /// </summary>
+    /// <param name="settings">Settings of the command's own options, over those of the environment (a replica's primary, say).</param>
     internal static Func<ParseResult, CancellationToken, Task<int>> Handler(
-        Option<string?> connectionString, Func<AdminContext, ParseResult, CancellationToken, Task<int>> body) =>
+        Option<string?> connectionString, Func<AdminContext, ParseResult, CancellationToken, Task<int>> body,
+        Func<ParseResult, IEnumerable<KeyValuePair<string, string?>>>? settings = null) =>
         async (parse, cancellationToken) =>
         {
             var error = parse.InvocationConfiguration.Error;
-            if (!AdminContext.TryCreate(parse.GetValue(connectionString), parse.InvocationConfiguration.Output, error, out var context, out var problem))
+            if (!AdminContext.TryCreate(parse.GetValue(connectionString), parse.InvocationConfiguration.Output, error, out var context, out var problem,
+                    settings?.Invoke(parse)))
             {
                 await error.WriteLineAsync($"error: the storage configuration is not usable: {problem}");
                 return UserError;
@@ -158,7 +162,8 @@ internal sealed class AdminContext : IDisposable
     /// </summary>
     public static bool TryCreate(
         string? connectionString, TextWriter output, TextWriter error,
-        [NotNullWhen(true)] out AdminContext? context, [NotNullWhen(false)] out string? problem)
+        [NotNullWhen(true)] out AdminContext? context, [NotNullWhen(false)] out string? problem,
+        IEnumerable<KeyValuePair<string, string?>>? extraSettings = null)
     {
         var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
         var options = new StorageOptions();
@@ -171,6 +176,7 @@ internal sealed class AdminContext : IDisposable
             var settings = new ConfigurationBuilder()
                 .AddConfiguration(configuration)
                 .AddInMemoryCollection([new($"{StorageOptions.Section}:{nameof(StorageOptions.ConnectionString)}", options.ConnectionString)])
+                .AddInMemoryCollection(extraSettings ?? [])
                 .Build();
             var registry = new ServiceCollection().AddLogging().AddRegistry(settings).BuildServiceProvider();
             var clients = registry.GetRequiredService<StorageClients>();

@@ -101,6 +101,8 @@ public static class RegistryServices
         services.AddSingleton<BlobCopies>();
         services.AddSingleton<PrimaryRegistry>();
         services.AddSingleton<ImageReplicator>();
+        services.AddSingleton<ReplicaFallback>();
+        services.AddSingleton<ReplicationVerifier>();
         services.AddSingleton<ReplicationJob>();
         return services;
     }

@@ -17,6 +17,7 @@ public sealed class RegistryMetrics
     private long _pendingEvents = -1;
     private readonly Counter<long> _eventsPublished;
     private readonly Histogram<double> _eventDelay;
+    private readonly Counter<long> _replicaFallbacks;
 
     public RegistryMetrics(IMeterFactory meters)
     {
@@ -32,6 +33,8 @@ public sealed class RegistryMetrics
             "Events acknowledged by every sink (Event Grid, webhooks).");
         _eventDelay = meter.CreateHistogram<double>("registry.events.delay", "s",
             "Time from a change's commit to its event's acknowledgement.");
+        _replicaFallbacks = meter.CreateCounter<long>("registry.replica.fallbacks", "{read}",
+            "Pulls a replica answered from the primary because replication had not brought the manifest or blob yet, by kind.");
         meter.CreateObservableGauge("registry.events.pending", () => Observe(ref _pendingEvents), "{event}",
             "Events in the outbox not yet published, as counted by the last events sweep: the backlog while a sink is down.");
         meter.CreateObservableGauge("registry.uploads.open", ObserveOpenUploads, "{session}",
@@ -59,6 +62,8 @@ public sealed class RegistryMetrics
         _eventsPublished.Add(1);
         _eventDelay.Record(Math.Max(0, sinceCommit.TotalSeconds));
     }
+
+    public void RecordReplicaFallback(string kind) => _replicaFallbacks.Add(1, new KeyValuePair<string, object?>("kind", kind));
 
     public void RecordPendingEvents(long count) => Interlocked.Exchange(ref _pendingEvents, count);
 

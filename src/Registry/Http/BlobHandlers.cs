@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Oci;
+using Registry.Replication;
 using Registry.Storage.Blobs;
 
 namespace Registry.Http;
@@ -16,12 +17,26 @@ public static class BlobHandlers
             return;
         }
         var blob = await context.RequestServices.GetRequiredService<BlobLinks>().FindAsync(name, digest, context.RequestAborted);
+        var response = context.Response;
         if (blob is null)
         {
+            if (await context.RequestServices.GetRequiredService<ReplicaFallback>().FindBlobAsync(name, digest, context.RequestAborted) is { } atPrimary)
+            {
+                // Not replicated yet: the primary's bytes (its SAS serves ranges itself).
+                response.Headers[OciResponses.DockerContentDigest] = digest.Value;
+                if (HttpMethods.IsHead(context.Request.Method))
+                {
+                    response.ContentType = "application/octet-stream";
+                    response.ContentLength = atPrimary.Blob.Size;
+                    return;
+                }
+                response.StatusCode = StatusCodes.Status307TemporaryRedirect;
+                response.Headers.Location = atPrimary.Url.AbsoluteUri;
+                return;
+            }
             await OciResponses.ErrorAsync(context, Failure.BlobUnknown, $"{digest} is not in repository {name}");
             return;
         }
-        var response = context.Response;
         response.Headers[OciResponses.DockerContentDigest] = digest.Value;
         if (HttpMethods.IsHead(context.Request.Method))
         {

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Events;
 using Registry.Oci;
+using Registry.Replication;
 using Registry.Storage.Manifests;
 using Registry.Storage.Tags;
 
@@ -14,12 +15,14 @@ public static class ManifestHandlers
     {
         var store = context.RequestServices.GetRequiredService<ManifestStore>();
         var withContent = HttpMethods.IsGet(context.Request.Method);
-        var manifest = ManifestReference.Parse(reference) switch
+        var parsed = ManifestReference.Parse(reference);
+        var manifest = parsed switch
         {
             { Tag: { } tag } => await store.FindByTagAsync(name, tag, withContent, context.RequestAborted),
             { Digest: { } digest } => await store.FindByDigestAsync(name, digest, withContent, context.RequestAborted),
             _ => null,
         };
+        manifest ??= await context.RequestServices.GetRequiredService<ReplicaFallback>().FindManifestAsync(name, parsed, context.RequestAborted);
         if (manifest is null)
         {
             await OciResponses.ErrorAsync(context, Failure.ManifestUnknown, $"{reference} is not a manifest of repository {name}");

@@ -17,6 +17,7 @@ public sealed record PrimaryManifest(Digest Digest, string MediaType, byte[] Con
 public sealed class PrimaryRegistry : IDisposable
 {
     private readonly Lazy<(StorageClients Clients, SasUrlIssuer Sas)> _primary;
+    private readonly TimeProvider _time;
 
     public PrimaryRegistry(IOptions<ReplicationOptions> options, IOptions<StorageOptions> local, IEnumerable<HttpPipelinePolicy> policies, TimeProvider time)
     {
@@ -32,6 +33,7 @@ public sealed class PrimaryRegistry : IDisposable
             return (clients, new SasUrlIssuer(clients, Options.Create(primary), time));
         });
         IsConfigured = options.Value.IsReplica;
+        _time = time;
     }
 
     public bool IsConfigured { get; }
@@ -83,6 +85,26 @@ public sealed class PrimaryRegistry : IDisposable
             TableKeys.Repository(repository), TableKeys.BlobLink(digest), ["Size", "BlobName"], cancellationToken);
         return row.HasValue ? new BlobInfo(digest, row.Value!.Size, row.Value.BlobName) : null;
     }
+
+    /// <summary>The primary's repositories, in name order.</summary>
+    public async IAsyncEnumerable<RepositoryName> RepositoriesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var name in new Catalog(Clients, _time).ListAsync(null, int.MaxValue, cancellationToken))
+        {
+            if (RepositoryName.TryParse(name, out var repository))
+            {
+                yield return repository;
+            }
+        }
+    }
+
+    /// <summary>Every tag of the primary's <paramref name="repository"/> and where it points (one query).</summary>
+    public async Task<Dictionary<Tag, Digest>> TagsAsync(RepositoryName repository, CancellationToken cancellationToken) =>
+        (await Storage.Tags.TagStore.ListDetailedAsync(Clients.RepositoriesTable, repository, cancellationToken)).ToDictionary(t => t.Tag, t => t.Digest);
+
+    /// <summary>The digests of the primary's manifests in <paramref name="repository"/>.</summary>
+    public IAsyncEnumerable<Digest> ManifestDigestsAsync(RepositoryName repository, CancellationToken cancellationToken) =>
+        new RepositoryRows(Clients, new Catalog(Clients, _time)).DigestsAsync(repository, TableKeys.ManifestPrefix, cancellationToken);
 
     /// <summary>A read SAS URL of one of the primary's blobs, for storage to copy from.</summary>
     public Task<Uri> ReadUrlAsync(string blobName, CancellationToken cancellationToken)

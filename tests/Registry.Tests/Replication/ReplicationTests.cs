@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Oci;
 using Registry.Replication;
+using Registry.Tests.Admin;
 using Registry.Tests.Fixtures;
 using Registry.Tests.Lifecycle;
 
@@ -195,5 +196,84 @@ public sealed class ReplicationTests : IAsyncLifetime
         Assert.Contains("https://primary.example", await upload.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         var delete = await _replica.Http.DeleteAsync($"/v2/{repo}/manifests/v1");
         await OciTestClient.AssertErrorAsync(delete, HttpStatusCode.MethodNotAllowed, "UNSUPPORTED");
+    }
+
+    [Fact]
+    public async Task PullFromTheReplica_BeforeReplicationRan_IsAnsweredFromThePrimary_AndCounted()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var layer = OciTestClient.RandomBytes(5000);
+        var config = "{\"architecture\":\"arm64\",\"os\":\"linux\"}"u8.ToArray();
+        await _primary.PushBlobAsync(repo, config);
+        await _primary.PushBlobAsync(repo, layer);
+        var manifest = OciTestClient.ImageManifest(config, [layer]);
+        Assert.Equal(HttpStatusCode.Created, (await _primary.PutManifestAsync(repo, "v1", manifest)).StatusCode);
+        var fallbacks = new List<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "registry.replica.fallbacks")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            lock (fallbacks)
+            {
+                fallbacks.Add((string)tags.ToArray().Single(t => t.Key == "kind").Value!);
+            }
+        });
+        listener.Start();
+
+        using var get = new HttpRequestMessage(HttpMethod.Get, $"/v2/{repo}/manifests/v1");
+        get.Headers.Accept.ParseAdd(OciTestClient.OciManifest);
+        using var served = await _replica.Http.SendAsync(get);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal(manifest, await served.Content.ReadAsByteArrayAsync());
+        using var head = await _replica.SendAsync(HttpMethod.Head, $"/v2/{repo}/blobs/{OciTestClient.DigestOf(layer)}");
+        Assert.Equal((HttpStatusCode.OK, 5000L), (head.StatusCode, head.Content.Headers.ContentLength));
+        using var blob = await _replica.Http.GetAsync($"/v2/{repo}/blobs/{OciTestClient.DigestOf(layer)}");
+        Assert.Equal(HttpStatusCode.TemporaryRedirect, blob.StatusCode);
+        Assert.StartsWith($"/{Azurite.DefaultAccount}/", blob.Headers.Location!.AbsolutePath, StringComparison.Ordinal);
+        using var plain = new HttpClient();
+        Assert.Equal(layer, await plain.GetByteArrayAsync(blob.Headers.Location));
+        // What neither region has is still a 404, and no fallback.
+        await OciTestClient.AssertErrorAsync(await _replica.Http.GetAsync($"/v2/{repo}/manifests/nothing"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        await OciTestClient.AssertErrorAsync(
+            await _replica.Http.GetAsync($"/v2/{repo}/blobs/{OciTestClient.DigestOf(OciTestClient.RandomBytes(10))}"), HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+        listener.Dispose();
+
+        lock (fallbacks)
+        {
+            Assert.Equal(["manifest", "blob", "blob"], fallbacks);
+        }
+    }
+
+    [Fact]
+    public async Task Verify_ListsWhatTheReplicaMissesOrKeepsTooLong_AndRepairMakesItThePrimarys()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var stale = await _primary.PushImageAsync(repo, "stale");
+        await Replicator.ApplyAsync(Pushed(repo, stale, "stale"), CancellationToken.None);
+        Assert.Equal(HttpStatusCode.Accepted, (await _primary.Http.DeleteAsync($"/v2/{repo}/manifests/{OciTestClient.DigestOf(stale)}")).StatusCode);
+        var missed = await _primary.PushImageAsync(repo, "missed");
+        var replica = _pair.Storage.ConnectionStringOf(ReplicatedPair.ReplicaAccount);
+        string[] verify = ["replication", "verify", "--primary", _pair.Storage.ConnectionString];
+
+        var found = await AdminStorage.RunWithAsync(replica, verify);
+
+        Assert.True(found.ExitCode == 3, found.Error);
+        Assert.Equal("kind\treference\tdetail", found.Lines[0]);
+        var kinds = found.Lines.Skip(1).Where(l => l.Contains(repo, StringComparison.Ordinal)).Select(l => l.Split('\t')[0]).Order(StringComparer.Ordinal);
+        Assert.Equal(["extra-manifest", "extra-tag", "missing-manifest", "missing-tag"], kinds);
+
+        var repair = await AdminStorage.RunWithAsync(replica, [.. verify, "--repair"]);
+        Assert.True(repair.ExitCode == 0, repair.Error);
+        Assert.Contains("after the repair: ", repair.Error, StringComparison.Ordinal);
+        Assert.Equal(OciTestClient.DigestOf(missed), await ReplicaTagAsync(repo, "missed"));
+        Assert.Null(await ReplicaTagAsync(repo, "stale"));
+        Assert.Equal(0, (await AdminStorage.RunWithAsync(replica, verify)).ExitCode);
+        Assert.Equal(1, (await AdminStorage.RunWithAsync(replica, "replication", "verify")).ExitCode); // no primary named
     }
 }

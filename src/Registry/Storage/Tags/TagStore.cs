@@ -278,13 +278,19 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
     }
 
     /// <summary>Every tag of the repository with where it points, when it last moved and whether it is locked (one query).</summary>
-    public async Task<List<(Tag Tag, Digest Digest, DateTimeOffset Moved, bool Locked, ETag ETag)>> ListDetailedAsync(
-        RepositoryName repository, CancellationToken cancellationToken)
+    public Task<List<(Tag Tag, Digest Digest, DateTimeOffset Moved, bool Locked, ETag ETag)>> ListDetailedAsync(
+        RepositoryName repository, CancellationToken cancellationToken) =>
+        ListDetailedAsync(clients.RepositoriesTable, repository, cancellationToken);
+
+    /// <summary>The same of the repositories table <paramref name="table"/> of any account (a replica reads its primary's).</summary>
+    public static async Task<List<(Tag Tag, Digest Digest, DateTimeOffset Moved, bool Locked, ETag ETag)>> ListDetailedAsync(
+        TableClient table, RepositoryName repository, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(table);
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {TableKeys.Repository(repository)} and RowKey ge {TableKeys.TagPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.TagPrefix)}");
         var tags = new List<(Tag, Digest, DateTimeOffset, bool, ETag)>();
-        await foreach (var row in clients.RepositoriesTable.QueryAsync<TableEntity>(
+        await foreach (var row in table.QueryAsync<TableEntity>(
             filter, 1000, ["RowKey", "Digest", "Locked", "Timestamp"], cancellationToken))
         {
             if (Digest.TryParse(row.GetString("Digest"), out var digest) == DigestParse.Valid)

@@ -1,0 +1,61 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Replication;
+
+namespace Registry.Admin;
+
+/// <summary>
+/// <c>registry-admin --connection-string REPLICA replication verify --primary PRIMARY [--repair]</c>: compares a replica
+/// with its primary by their Table indexes and, with <c>--repair</c>, applies what is missing or left over as the
+/// <c>replicate</c> function would (what a poison message or a long outage left behind).
+/// </summary>
+internal static class ReplicationCommands
+{
+    public static Command Build(Option<string?> connectionString)
+    {
+        var primary = new Option<string?>("--primary")
+        {
+            Description = "The primary's storage connection string. Default: environment variable Replication__Primary__ConnectionString.",
+        };
+        var repair = new Option<bool>("--repair") { Description = "Apply every difference found, as replication would." };
+        var verify = new Command("verify",
+            "Compares this replica (--connection-string) with its primary: one line per difference (kind, reference, detail), then a summary. Exit code 3 when differences remain.")
+        {
+            primary, repair,
+        };
+        verify.SetAction(AdminCli.Handler(connectionString, (c, p, ct) => VerifyAsync(c, p.GetValue(repair), ct),
+            p => p.GetValue(primary) is { } value ? [new("Replication:Primary:ConnectionString", value)] : []));
+        return new Command("replication", "Geo-replication: compare a replica with its primary, and repair it.") { verify };
+    }
+
+    /// <summary>The exit code when the replica differs from the primary (after a repair: still differs).</summary>
+    public const int Differs = 3;
+
+    private static async Task<int> VerifyAsync(AdminContext context, bool repair, CancellationToken cancellationToken)
+    {
+        if (!context.Registry.GetRequiredService<PrimaryRegistry>().IsConfigured)
+        {
+            return await context.FailAsync(["no primary: pass --primary CONNECTION-STRING or set Replication__Primary__ConnectionString"]);
+        }
+        await context.PrepareAsync(cancellationToken);
+        var verifier = context.Registry.GetRequiredService<ReplicationVerifier>();
+        var report = await verifier.VerifyAsync(repair, cancellationToken);
+        await context.Output.WriteLineAsync("kind\treference\tdetail");
+        foreach (var difference in report.Differences)
+        {
+            await context.Output.WriteLineAsync(string.Join('\t', difference.Kind, difference.Reference, difference.Detail));
+        }
+        foreach (var failure in report.Failures)
+        {
+            await context.Error.WriteLineAsync("error: " + failure);
+        }
+        await context.Error.WriteLineAsync(report.Summary);
+        if (repair && report.Differences.Count > 0)
+        {
+            var after = await verifier.VerifyAsync(repair: false, cancellationToken);
+            await context.Error.WriteLineAsync("after the repair: " + after.Summary);
+            return after.Differences.Count == 0 ? AdminCli.Ok : Differs;
+        }
+        return report.Differences.Count == 0 ? AdminCli.Ok : Differs;
+    }
+}
