@@ -20,6 +20,7 @@ internal static class BenchmarkRunner
         new GarbageCollectionWorkload(),
         new RetentionWorkload(),
         new EventsWorkload(),
+        new ReplicationWorkload(),
         new LargePushWorkload(),
         new LargePullWorkload(),
         new MemoryWorkload(),

@@ -106,6 +106,14 @@ namespace Registry.Storage;
 ///   delete is all or nothing, and never removes a tag or a target that a push acknowledged. A manifest with more
 ///   tags than one transaction holds loses its tags in transactions of their own, then itself; an interruption
 ///   leaves some tags removed and the manifest still served, and repeating the DELETE finishes it.</item>
+/// <item><b>Replicating.</b> A replica's account has this same layout, written only by the <c>replicate</c> function
+///   through the same stores and protocols (so its rows agree with each other as the primary's do), never by a client
+///   (a replica refuses writes). An event names where to look; the replica reads the primary's current rows, copies
+///   each blob it lacks server-side into a <c>data/</c> blob of its own (committed create-only, then recorded and
+///   linked as a completed upload), then pushes the manifest. A tag is written to the primary's current target and the
+///   primary's tag is read again after the write, the write repeated while it moved: of replications of one tag running
+///   in any order, the last to write read the primary after its write, so the replica ends at the primary's target.
+///   No row records replication progress: <c>registry-admin replication verify</c> compares both sets of rows.</item>
 /// </list>
 ///
 /// <para>Table keys cannot hold <c>/ \ # ?</c> or control characters. Digests, tags and the fixed prefixes never

@@ -41,6 +41,8 @@ public sealed class ReplicatedPair : IAsyncDisposable
             $"--Storage:ConnectionString={storage.ConnectionStringOf(ReplicaAccount)}",
             $"--Replication:Primary:ConnectionString={storage.ConnectionString}",
             "--Replication:PrimaryUrl=https://primary.example",
+            // Tags written by another instance (registry-admin's repair) are seen at once, as from storage.
+            "--Cache:Tags=00:00:00",
             .. eventSecret is null ? Array.Empty<string>() : [$"--Replication:EventSecret={eventSecret}"],
             .. replicaSettings ?? [],
         ], builder => builder.Services.AddSingleton<HttpPipelinePolicy>(gate));
