@@ -24,7 +24,7 @@ public sealed class ReplicatedPair : IAsyncDisposable
 
     public Azurite Storage { get; }
 
-    public ExtraRegistry Primary { get; private set; }
+    public ExtraRegistry Primary { get; }
 
     public ExtraRegistry Replica { get; }
 
@@ -57,8 +57,15 @@ public sealed class ReplicatedPair : IAsyncDisposable
         return new ReplicatedPair(storage, primary, replica, gate);
     }
 
-    /// <summary>Stops the primary (its region is down); its storage stays.</summary>
-    public async Task StopPrimaryAsync() => await Primary.DisposeAsync();
+    /// <summary>
+    /// The primary's region is down: its instance stops, and every call of the replica to the primary's account fails
+    /// as an unreachable network does (the account itself stays, in the one Azurite).
+    /// </summary>
+    public async Task StopPrimaryAsync()
+    {
+        await Primary.DisposeAsync();
+        Gate.FailWhile(request => request.Uri.Path.StartsWith($"/{Azurite.DefaultAccount}", StringComparison.Ordinal));
+    }
 
     public async ValueTask DisposeAsync()
     {
