@@ -31,7 +31,8 @@ public sealed class ReplicatedPair : IAsyncDisposable
     public StorageGate Gate { get; }
 
     /// <param name="eventSecret">Set: the primary delivers its events to the replica's webhook endpoint, signed with it.</param>
-    public static async Task<ReplicatedPair> StartAsync(string? eventSecret = null, string[]? replicaSettings = null)
+    /// <param name="replicaPolicies">More storage pipeline policies of the replica's (after its gate).</param>
+    public static async Task<ReplicatedPair> StartAsync(string? eventSecret = null, string[]? replicaSettings = null, params HttpPipelinePolicy[] replicaPolicies)
     {
         var storage = await Azurite.StartAsync(ReplicaAccount);
         var gate = new StorageGate();
@@ -45,7 +46,14 @@ public sealed class ReplicatedPair : IAsyncDisposable
             "--Cache:Tags=00:00:00",
             .. eventSecret is null ? Array.Empty<string>() : [$"--Replication:EventSecret={eventSecret}"],
             .. replicaSettings ?? [],
-        ], builder => builder.Services.AddSingleton<HttpPipelinePolicy>(gate));
+        ], builder =>
+        {
+            builder.Services.AddSingleton<HttpPipelinePolicy>(gate);
+            foreach (var policy in replicaPolicies)
+            {
+                builder.Services.AddSingleton(policy);
+            }
+        });
         string[] delivery = eventSecret is null
             ? []
             :
@@ -64,8 +72,13 @@ public sealed class ReplicatedPair : IAsyncDisposable
     public async Task StopPrimaryAsync()
     {
         await Primary.DisposeAsync();
-        Gate.FailWhile(request => request.Uri.Path.StartsWith($"/{Azurite.DefaultAccount}", StringComparison.Ordinal));
+        Gate.FailWhile(request => IsCallTo(request, Azurite.DefaultAccount));
     }
+
+    /// <summary>Whether <paramref name="request"/> goes to <paramref name="account"/> (Azurite names the account first in the path).</summary>
+    public static bool IsCallTo(Azure.Core.Request request, string account) =>
+        request.Uri.Path.TrimStart('/').StartsWith(account + "/", StringComparison.Ordinal)
+        || request.Uri.Path.TrimStart('/').StartsWith(account + "(", StringComparison.Ordinal);
 
     public async ValueTask DisposeAsync()
     {
