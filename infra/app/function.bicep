@@ -153,6 +153,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     JOBS_RETENTION_SCHEDULE: '0 0 3 * * *'
     // The events sweep: what an instance left in an outbox is published within a minute.
     JOBS_EVENTS_SCHEDULE: '0 * * * * *'
+    // On a replica, the primary's credentials copied every minute (elsewhere the run does nothing).
+    JOBS_REPLICATE_CREDENTIALS_SCHEDULE: '0 * * * * *'
     // The queue trigger's identity-based connection `ReplicationQueue` (queue `replication`).
     ReplicationQueue__queueServiceUri: queueEndpoint
     ReplicationQueue__credential: 'managedidentity'

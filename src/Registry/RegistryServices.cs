@@ -103,6 +103,8 @@ public static class RegistryServices
         services.AddSingleton<ImageReplicator>();
         services.AddSingleton<ReplicaFallback>();
         services.AddSingleton<ReplicationVerifier>();
+        services.AddSingleton<CredentialMirror>();
+        services.AddSingleton<IScheduledJob, CredentialMirrorJob>();
         services.AddSingleton<ReplicationJob>();
         return services;
     }

@@ -42,6 +42,9 @@ public sealed class PrimaryRegistry : IDisposable
         ? _primary.Value.Clients
         : throw new InvalidOperationException("Replication:Primary is not configured: this instance is no replica");
 
+    /// <summary>The primary's table <c>auth</c> (credentials), read to mirror it.</summary>
+    public Azure.Data.Tables.TableClient AuthTable => Clients.AuthTable;
+
     /// <summary>The digest <paramref name="tag"/> points at in the primary now, or null when it has no such tag.</summary>
     public async Task<Digest?> TagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken)
     {

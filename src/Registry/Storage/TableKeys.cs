@@ -113,7 +113,9 @@ namespace Registry.Storage;
 ///   linked as a completed upload), then pushes the manifest. A tag is written to the primary's current target and the
 ///   primary's tag is read again after the write, the write repeated while it moved: of replications of one tag running
 ///   in any order, the last to write read the primary after its write, so the replica ends at the primary's target.
-///   No row records replication progress: <c>registry-admin replication verify</c> compares both sets of rows.</item>
+///   No row records replication progress: <c>registry-admin replication verify</c> compares both sets of rows. Table
+///   <c>auth</c>'s partitions <c>token</c> and <c>anonymous</c> are copied from the primary every minute (rows the
+///   primary no longer has deleted conditionally on the ETag read); its signing key is configured alike in every region.</item>
 /// </list>
 ///
 /// <para>Table keys cannot hold <c>/ \ # ?</c> or control characters. Digests, tags and the fixed prefixes never

@@ -49,6 +49,7 @@ public sealed class TemplateResourceTests
         "JOBS_GARBAGE_COLLECTION_SCHEDULE",
         "JOBS_RETENTION_SCHEDULE",
         "JOBS_EVENTS_SCHEDULE",
+        "JOBS_REPLICATE_CREDENTIALS_SCHEDULE",
         "ReplicationQueue__queueServiceUri",
         "ReplicationQueue__credential",
         "ReplicationQueue__clientId",
@@ -185,6 +186,7 @@ public sealed class TemplateResourceTests
         Assert.Equal("0 30 3 * * *", settings["JOBS_GARBAGE_COLLECTION_SCHEDULE"]);
         Assert.Equal("0 0 3 * * *", settings["JOBS_RETENTION_SCHEDULE"]);
         Assert.Equal("0 * * * * *", settings["JOBS_EVENTS_SCHEDULE"]);
+        Assert.Equal("0 * * * * *", settings["JOBS_REPLICATE_CREDENTIALS_SCHEDULE"]);
         Assert.Equal("", settings["Replication__BlobServiceUris"]);
         Assert.Equal("", settings["Replication__TableServiceUris"]);
         foreach (var clientId in new[] { "AzureWebJobsStorage__clientId", "AZURE_CLIENT_ID", "Storage__ManagedIdentityClientId", "ReplicationQueue__clientId" })

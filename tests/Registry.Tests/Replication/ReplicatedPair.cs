@@ -32,7 +32,9 @@ public sealed class ReplicatedPair : IAsyncDisposable
 
     /// <param name="eventSecret">Set: the primary delivers its events to the replica's webhook endpoint, signed with it.</param>
     /// <param name="replicaPolicies">More storage pipeline policies of the replica's (after its gate).</param>
-    public static async Task<ReplicatedPair> StartAsync(string? eventSecret = null, string[]? replicaSettings = null, params HttpPipelinePolicy[] replicaPolicies)
+    /// <param name="bothSettings">Settings of both instances (a signing key they share, say).</param>
+    public static async Task<ReplicatedPair> StartAsync(
+        string? eventSecret = null, string[]? replicaSettings = null, string[]? bothSettings = null, params HttpPipelinePolicy[] replicaPolicies)
     {
         var storage = await Azurite.StartAsync(ReplicaAccount);
         var gate = new StorageGate();
@@ -46,6 +48,7 @@ public sealed class ReplicatedPair : IAsyncDisposable
             "--Cache:Tags=00:00:00",
             .. eventSecret is null ? Array.Empty<string>() : [$"--Replication:EventSecret={eventSecret}"],
             .. replicaSettings ?? [],
+            .. bothSettings ?? [],
         ], builder =>
         {
             builder.Services.AddSingleton<HttpPipelinePolicy>(gate);
@@ -61,7 +64,7 @@ public sealed class ReplicatedPair : IAsyncDisposable
                 $"--Events:Webhooks:0:Url={new Uri(replica.BaseAddress, "/_replication/events")}", $"--Events:Webhooks:0:Secret={eventSecret}",
                 "--Events:AllowPrivateTargets=true", "--Events:SendTimeout=00:02:00", "--Events:RetryBase=00:00:00.200",
             ];
-        var primary = await ExtraRegistry.StartAsync(storage, ["--Jobs:InProcess=false", "--Audit:Enabled=false", .. delivery]);
+        var primary = await ExtraRegistry.StartAsync(storage, ["--Jobs:InProcess=false", "--Audit:Enabled=false", .. delivery, .. bothSettings ?? []]);
         return new ReplicatedPair(storage, primary, replica, gate);
     }
 

@@ -28,7 +28,7 @@ public sealed class ReplicationFaultTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         // Storage calls fail fast here: one try each, so an outage is answered within seconds.
-        _pair = await ReplicatedPair.StartAsync(eventSecret: null, ["--Storage:MaxRetries=0", $"--Replication:EventSecret={Secret}"], _bytes);
+        _pair = await ReplicatedPair.StartAsync(eventSecret: null, ["--Storage:MaxRetries=0", $"--Replication:EventSecret={Secret}"], null, _bytes);
         _primary = new OciTestClient(_pair.Primary.OwnerClient());
     }
 
