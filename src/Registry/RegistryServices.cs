@@ -104,6 +104,7 @@ public static class RegistryServices
         services.AddSingleton<ReplicaFallback>();
         services.AddSingleton<ReplicationVerifier>();
         services.AddSingleton<CredentialMirror>();
+        services.AddSingleton<PrimaryForwarder>();
         services.AddSingleton<IScheduledJob, CredentialMirrorJob>();
         services.AddSingleton<ReplicationJob>();
         return services;

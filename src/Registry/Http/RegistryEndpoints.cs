@@ -104,11 +104,17 @@ public static class RegistryEndpoints
                 : OciResponses.ErrorAsync(context, Failure.NameInvalid, $"repository names match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)* and are at most {RepositoryName.MaxLength} characters"));
             return;
         }
-        if (!isRead && context.RequestServices.GetRequiredService<IOptions<ReplicationOptions>>().Value is { IsReplica: true } replica)
+        if (!isRead && context.RequestServices.GetRequiredService<IOptions<ReplicationOptions>>().Value.IsReplica)
         {
-            // Only replication writes a replica's storage; what clients write goes to the primary.
+            // Only replication writes a replica's storage; what clients write goes to the primary, which checks access.
+            var forwarder = context.RequestServices.GetRequiredService<PrimaryForwarder>();
+            if (forwarder.Enabled)
+            {
+                await forwarder.ForwardAsync(context);
+                return;
+            }
             await OciResponses.ErrorAsync(context, Failure.MethodNotAllowed,
-                $"this registry is a read replica: push and delete at the primary{(replica.PrimaryUrl is { } primary ? $" ({primary.GetLeftPart(UriPartial.Authority)})" : "")}");
+                "this registry is a read replica and knows no Replication:PrimaryUrl to forward writes to: push and delete at the primary");
             return;
         }
         Func<Task>? handler = (route.Kind, method) switch

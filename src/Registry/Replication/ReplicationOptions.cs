@@ -14,7 +14,7 @@ public sealed class ReplicationOptions
     /// <summary>The primary region's storage, read-only: a connection string, or endpoints reached with the app's identity.</summary>
     public StorageOptions Primary { get; set; } = new() { CreateIfMissing = false };
 
-    /// <summary>The primary registry's public URL, which a replica names when it refuses a write.</summary>
+    /// <summary>The primary registry's URL, where a replica forwards the writes clients send it (unset: it refuses them).</summary>
     public Uri? PrimaryUrl { get; set; }
 
     /// <summary>

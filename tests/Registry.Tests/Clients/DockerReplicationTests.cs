@@ -11,6 +11,7 @@ namespace Registry.Tests.Clients;
 /// the primary's events (its webhook delivery to the replica's <c>/_replication/events</c>, the standalone form of the
 /// Event Grid → queue → <c>replicate</c> path), and once the primary is stopped, <c>docker pull</c> from the replica gets
 /// the same digest, with every call of the replica to the primary's storage failing: all of it from the replica's own.
+/// A docker push to the replica is forwarded to the primary, request by request, and comes back by replication.
 /// </summary>
 [Collection(RealClientsGroup.Name)]
 public sealed class DockerReplicationTests
@@ -35,6 +36,27 @@ public sealed class DockerReplicationTests
         await docker.Docker("rmi", $"{primary}/geo/app:1.0");
         await docker.Docker("pull", $"{replica}/geo/app:1.0");
         Assert.Equal(digest, await docker.RepoDigestAsync($"{replica}/geo/app:1.0"));
+    }
+
+    [Fact]
+    public async Task DockerPush_ToTheReplica_IsForwardedToThePrimary_AndReplicatedBack()
+    {
+        await using var pair = await ReplicatedPair.StartAsync(eventSecret: "replication-test-secret");
+        var docker = await DockerEngine.StartAsync();
+        var replica = pair.Replica.BaseAddress.Authority;
+        await docker.LoginAsync(replica);
+        await docker.BuildSmallImageAsync($"{replica}/geo/pushed-here:1.0");
+
+        var digest = await docker.PushAsync($"{replica}/geo/pushed-here:1.0");
+
+        using var primary = pair.Primary.OwnerClient();
+        using var head = new HttpRequestMessage(HttpMethod.Head, "/v2/geo/pushed-here/manifests/1.0");
+        head.Headers.Accept.ParseAdd("application/vnd.docker.distribution.manifest.v2+json");
+        head.Headers.Accept.ParseAdd(OciTestClient.OciManifest);
+        using var atPrimary = await primary.SendAsync(head);
+        Assert.Equal(System.Net.HttpStatusCode.OK, atPrimary.StatusCode);
+        Assert.Equal(digest, atPrimary.Headers.GetValues("Docker-Content-Digest").Single());
+        await WaitUntilReplicatedAsync(pair, "geo/pushed-here", "1.0", digest);
     }
 
     /// <summary>

@@ -38,17 +38,22 @@ public sealed class ReplicatedPair : IAsyncDisposable
     {
         var storage = await Azurite.StartAsync(ReplicaAccount);
         var gate = new StorageGate();
+        // The replica forwards writes to the primary, and the primary delivers events to the replica: the primary's
+        // port is chosen first. Both sign tokens with one key, as every region of a deployment must.
+        var primaryPort = FreePort();
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        string[] shared = [$"--Auth:SigningKeyPem={key.ExportPkcs8PrivateKeyPem()}", .. bothSettings ?? []];
         var replica = await ExtraRegistry.StartAsync(storage,
         [
             "--Jobs:InProcess=false", "--Audit:Enabled=false",
             $"--Storage:ConnectionString={storage.ConnectionStringOf(ReplicaAccount)}",
             $"--Replication:Primary:ConnectionString={storage.ConnectionString}",
-            "--Replication:PrimaryUrl=https://primary.example",
+            $"--Replication:PrimaryUrl=http://127.0.0.1:{primaryPort}",
             // Tags written by another instance (registry-admin's repair) are seen at once, as from storage.
             "--Cache:Tags=00:00:00",
             .. eventSecret is null ? Array.Empty<string>() : [$"--Replication:EventSecret={eventSecret}"],
             .. replicaSettings ?? [],
-            .. bothSettings ?? [],
+            .. shared,
         ], builder =>
         {
             builder.Services.AddSingleton<HttpPipelinePolicy>(gate);
@@ -64,7 +69,8 @@ public sealed class ReplicatedPair : IAsyncDisposable
                 $"--Events:Webhooks:0:Url={new Uri(replica.BaseAddress, "/_replication/events")}", $"--Events:Webhooks:0:Secret={eventSecret}",
                 "--Events:AllowPrivateTargets=true", "--Events:SendTimeout=00:02:00", "--Events:RetryBase=00:00:00.200",
             ];
-        var primary = await ExtraRegistry.StartAsync(storage, ["--Jobs:InProcess=false", "--Audit:Enabled=false", .. delivery, .. bothSettings ?? []]);
+        var primary = await ExtraRegistry.StartAsync(storage,
+            ["--Jobs:InProcess=false", "--Audit:Enabled=false", $"--Registry:Port={primaryPort}", .. delivery, .. shared]);
         return new ReplicatedPair(storage, primary, replica, gate);
     }
 
@@ -76,6 +82,13 @@ public sealed class ReplicatedPair : IAsyncDisposable
     {
         await Primary.DisposeAsync();
         Gate.FailWhile(request => IsCallTo(request, Azurite.DefaultAccount));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Whether <paramref name="request"/> goes to <paramref name="account"/> (Azurite names the account first in the path).</summary>

@@ -202,15 +202,51 @@ public sealed class ReplicationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task WritesToTheReplica_Are405_NamingThePrimary()
+    public async Task WritesToTheReplica_AreForwardedToThePrimary_WithTheClientsToken_AndLandThere()
     {
         var repo = RegistryFixture.NewRepository();
+
+        // Uploads (POST, PATCH, PUT), the manifest PUT and the DELETE all through the replica, logged in there.
+        var manifest = await _replica.PushImageAsync(repo, "v1");
+
+        var atPrimary = await _primary.SendAsync(HttpMethod.Head, $"/v2/{repo}/manifests/v1", configure: r => r.Headers.Accept.ParseAdd(OciTestClient.OciManifest));
+        Assert.Equal(HttpStatusCode.OK, atPrimary.StatusCode);
+        Assert.Equal(OciTestClient.DigestOf(manifest), atPrimary.Headers.GetValues("Docker-Content-Digest").Single());
+        Assert.False(await ReplicaHasAsync(repo, manifest)); // the replica's storage is replication's alone
+        Assert.Equal(HttpStatusCode.Accepted, (await _replica.Http.DeleteAsync($"/v2/{repo}/manifests/v1")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _primary.SendAsync(HttpMethod.Head, $"/v2/{repo}/manifests/v1",
+            configure: r => r.Headers.Accept.ParseAdd(OciTestClient.OciManifest))).StatusCode);
+        // A refusal is the primary's own: an unknown upload session.
+        await OciTestClient.AssertErrorAsync(
+            await _replica.Http.PatchAsync($"/v2/{repo}/blobs/uploads/{Guid.NewGuid():N}", new ByteArrayContent([1, 2, 3])), HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+    }
+
+    [Fact]
+    public async Task WritesToTheReplica_WhileThePrimaryIsDown_Are503WithRetryAfter()
+    {
+        var repo = RegistryFixture.NewRepository();
+        await _replica.Http.GetAsync("/v2/"); // logged in before the primary goes
+        await _pair.StopPrimaryAsync();
+
         var upload = await _replica.Http.PostAsync($"/v2/{repo}/blobs/uploads/", null);
+
+        await OciTestClient.AssertErrorAsync(upload, HttpStatusCode.ServiceUnavailable, "UNAVAILABLE");
+        Assert.NotNull(upload.Headers.RetryAfter);
+        Assert.Contains("primary", await upload.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WritesToAReplicaThatKnowsNoPrimaryUrl_Are405()
+    {
+        await using var lone = await ExtraRegistry.StartAsync(_pair.Storage,
+        [
+            "--Jobs:InProcess=false", $"--Storage:ConnectionString={_pair.Storage.ConnectionStringOf(ReplicatedPair.ReplicaAccount)}",
+            $"--Replication:Primary:ConnectionString={_pair.Storage.ConnectionString}",
+        ]);
+        using var client = lone.OwnerClient();
+        var upload = await client.PostAsync($"/v2/{RegistryFixture.NewRepository()}/blobs/uploads/", null);
         await OciTestClient.AssertErrorAsync(upload, HttpStatusCode.MethodNotAllowed, "UNSUPPORTED");
         Assert.Contains("read replica", await upload.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Contains("https://primary.example", await upload.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        var delete = await _replica.Http.DeleteAsync($"/v2/{repo}/manifests/v1");
-        await OciTestClient.AssertErrorAsync(delete, HttpStatusCode.MethodNotAllowed, "UNSUPPORTED");
     }
 
     [Fact]
