@@ -25,7 +25,35 @@ internal static class ReplicationCommands
         };
         verify.SetAction(AdminCli.Handler(connectionString, (c, p, ct) => VerifyAsync(c, p.GetValue(repair), ct),
             p => p.GetValue(primary) is { } value ? [new("Replication:Primary:ConnectionString", value)] : []));
-        return new Command("replication", "Geo-replication: compare a replica with its primary, and repair it.") { verify };
+        var status = new Command("status",
+            "This replica (--connection-string) against its primary: events the primary has not delivered, the lag (age of the oldest), events it gave up, and the differences by kind.")
+        {
+            primary,
+        };
+        status.SetAction(AdminCli.Handler(connectionString, StatusAsync,
+            p => p.GetValue(primary) is { } value ? [new("Replication:Primary:ConnectionString", value)] : []));
+        return new Command("replication", "Geo-replication: a replica's status against its primary; compare and repair.") { status, verify };
+    }
+
+    private static async Task<int> StatusAsync(AdminContext context, System.CommandLine.ParseResult parse, CancellationToken cancellationToken)
+    {
+        if (!context.Registry.GetRequiredService<PrimaryRegistry>().IsConfigured)
+        {
+            return await context.FailAsync(["no primary: pass --primary CONNECTION-STRING or set Replication__Primary__ConnectionString"]);
+        }
+        await context.PrepareAsync(cancellationToken);
+        var status = await context.Registry.GetRequiredService<ReplicationStatusReader>().ReadAsync(cancellationToken);
+        var lag = status.OldestPending is { } oldest ? DateTimeOffset.UtcNow - oldest : TimeSpan.Zero;
+        await context.Output.WriteLineAsync($"pending-events\t{status.PendingEvents}");
+        await context.Output.WriteLineAsync($"lag-seconds\t{Math.Max(0, lag.TotalSeconds):0}");
+        await context.Output.WriteLineAsync($"oldest-pending\t{(status.OldestPending is { } at ? at.ToString("O", System.Globalization.CultureInfo.InvariantCulture) : "-")}");
+        await context.Output.WriteLineAsync($"dead-events\t{status.DeadEvents}");
+        foreach (var kind in new[] { "missing-manifest", "missing-tag", "tag-differs", "extra-tag", "extra-manifest" })
+        {
+            await context.Output.WriteLineAsync($"{kind}\t{status.Verification.Differences.Count(d => d.Kind == kind)}");
+        }
+        await context.Error.WriteLineAsync(status.Verification.Summary);
+        return AdminCli.Ok;
     }
 
     /// <summary>The exit code when the replica differs from the primary (after a repair: still differs).</summary>

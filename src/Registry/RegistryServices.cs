@@ -103,6 +103,7 @@ public static class RegistryServices
         services.AddSingleton<ImageReplicator>();
         services.AddSingleton<ReplicaFallback>();
         services.AddSingleton<ReplicationVerifier>();
+        services.AddSingleton<ReplicationStatusReader>();
         services.AddSingleton<CredentialMirror>();
         services.AddSingleton<PrimaryForwarder>();
         services.AddSingleton<IScheduledJob, CredentialMirrorJob>();

@@ -42,6 +42,9 @@ public sealed class PrimaryRegistry : IDisposable
         ? _primary.Value.Clients
         : throw new InvalidOperationException("Replication:Primary is not configured: this instance is no replica");
 
+    /// <summary>The primary's outbox, read for what it has not delivered yet.</summary>
+    public Storage.Events.Outbox Outbox => new(Clients, _time);
+
     /// <summary>The primary's table <c>auth</c> (credentials), read to mirror it.</summary>
     public Azure.Data.Tables.TableClient AuthTable => Clients.AuthTable;
 

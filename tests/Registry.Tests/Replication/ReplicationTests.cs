@@ -319,4 +319,25 @@ public sealed class ReplicationTests : IAsyncLifetime
         Assert.Equal(0, (await AdminStorage.RunWithAsync(replica, verify)).ExitCode);
         Assert.Equal(1, (await AdminStorage.RunWithAsync(replica, "replication", "verify")).ExitCode); // no primary named
     }
+
+    [Fact]
+    public async Task Status_CountsWhatThePrimaryHasNotDelivered_ItsAge_AndTheDifferences()
+    {
+        var repo = RegistryFixture.NewRepository();
+        await _primary.PushImageAsync(repo, "v1");
+        var second = await _primary.PushImageAsync(repo, "v2");
+        await Replicator.ApplyAsync(Pushed(repo, second, "v2"), CancellationToken.None);
+
+        var status = await AdminStorage.RunWithAsync(_pair.Storage.ConnectionStringOf(ReplicatedPair.ReplicaAccount),
+            "replication", "status", "--primary", _pair.Storage.ConnectionString);
+
+        Assert.True(status.ExitCode == 0, status.Error);
+        var figures = status.Lines.Select(l => l.Split('\t')).ToDictionary(f => f[0], f => f[1]);
+        // This primary has no sink, so both push events are still in its outbox; the replica lacks the first image.
+        Assert.Equal("2", figures["pending-events"]);
+        Assert.NotEqual("-", figures["oldest-pending"]);
+        Assert.True(int.Parse(figures["lag-seconds"], System.Globalization.CultureInfo.InvariantCulture) >= 0);
+        Assert.Equal("0", figures["dead-events"]);
+        Assert.Equal(("1", "1", "0"), (figures["missing-manifest"], figures["missing-tag"], figures["extra-tag"]));
+    }
 }
