@@ -5,9 +5,9 @@ using Registry.Replication;
 namespace Registry.Admin;
 
 /// <summary>
-/// <c>registry-admin --connection-string REPLICA replication verify --primary PRIMARY [--repair]</c>: compares a replica
-/// with its primary by their Table indexes and, with <c>--repair</c>, applies what is missing or left over as the
-/// <c>replicate</c> function would (what a poison message or a long outage left behind).
+/// <c>registry-admin --connection-string REPLICA replication status|verify --primary PRIMARY [--repair]</c>: a replica's
+/// standing against its primary, and a comparison by their Table indexes that, with <c>--repair</c>, applies what is
+/// missing or left over as the <c>replicate</c> function would (what a poison message or a long outage left behind).
 /// </summary>
 internal static class ReplicationCommands
 {
@@ -23,23 +23,23 @@ internal static class ReplicationCommands
         {
             primary, repair,
         };
-        verify.SetAction(AdminCli.Handler(connectionString, (c, p, ct) => VerifyAsync(c, p.GetValue(repair), ct),
-            p => p.GetValue(primary) is { } value ? [new("Replication:Primary:ConnectionString", value)] : []));
+        IEnumerable<KeyValuePair<string, string?>> PrimarySetting(System.CommandLine.ParseResult p) =>
+            p.GetValue(primary) is { } value ? [new("Replication:Primary:ConnectionString", value)] : [];
+        verify.SetAction(AdminCli.Handler(connectionString, (c, p, ct) => VerifyAsync(c, p.GetValue(repair), ct), PrimarySetting));
         var status = new Command("status",
             "This replica (--connection-string) against its primary: events the primary has not delivered, the lag (age of the oldest), events it gave up, and the differences by kind.")
         {
             primary,
         };
-        status.SetAction(AdminCli.Handler(connectionString, StatusAsync,
-            p => p.GetValue(primary) is { } value ? [new("Replication:Primary:ConnectionString", value)] : []));
+        status.SetAction(AdminCli.Handler(connectionString, StatusAsync, PrimarySetting));
         return new Command("replication", "Geo-replication: a replica's status against its primary; compare and repair.") { status, verify };
     }
 
     private static async Task<int> StatusAsync(AdminContext context, System.CommandLine.ParseResult parse, CancellationToken cancellationToken)
     {
-        if (!context.Registry.GetRequiredService<PrimaryRegistry>().IsConfigured)
+        if (NoPrimary(context) is { } problem)
         {
-            return await context.FailAsync(["no primary: pass --primary CONNECTION-STRING or set Replication__Primary__ConnectionString"]);
+            return await context.FailAsync([problem]);
         }
         await context.PrepareAsync(cancellationToken);
         var status = await context.Registry.GetRequiredService<ReplicationStatusReader>().ReadAsync(cancellationToken);
@@ -56,14 +56,19 @@ internal static class ReplicationCommands
         return AdminCli.Ok;
     }
 
+    private static string? NoPrimary(AdminContext context) =>
+        context.Registry.GetRequiredService<PrimaryRegistry>().IsConfigured
+            ? null
+            : "no primary: pass --primary CONNECTION-STRING or set Replication__Primary__ConnectionString";
+
     /// <summary>The exit code when the replica differs from the primary (after a repair: still differs).</summary>
     public const int Differs = 3;
 
     private static async Task<int> VerifyAsync(AdminContext context, bool repair, CancellationToken cancellationToken)
     {
-        if (!context.Registry.GetRequiredService<PrimaryRegistry>().IsConfigured)
+        if (NoPrimary(context) is { } problem)
         {
-            return await context.FailAsync(["no primary: pass --primary CONNECTION-STRING or set Replication__Primary__ConnectionString"]);
+            return await context.FailAsync([problem]);
         }
         await context.PrepareAsync(cancellationToken);
         var verifier = context.Registry.GetRequiredService<ReplicationVerifier>();
