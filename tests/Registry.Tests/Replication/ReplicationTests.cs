@@ -340,4 +340,20 @@ public sealed class ReplicationTests : IAsyncLifetime
         Assert.Equal("0", figures["dead-events"]);
         Assert.Equal(("1", "1", "0"), (figures["missing-manifest"], figures["missing-tag"], figures["extra-tag"]));
     }
+
+    [Fact]
+    public async Task EventRowsReplicationWrote_AreSettledByTheReplicasSweep_WhenItHasNoSink()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var manifest = await _primary.PushImageAsync(repo, "v1");
+        await Replicator.ApplyAsync(Pushed(repo, manifest, "v1"), CancellationToken.None);
+        var outbox = _pair.Replica.Services.GetRequiredService<Registry.Storage.Events.Outbox>();
+        Assert.Single(await outbox.PendingAsync(Name(repo), 10, CancellationToken.None));
+
+        var sweep = await _pair.Replica.Services.GetServices<Registry.Jobs.IScheduledJob>().Single(j => j.Name == "events").RunAsync(CancellationToken.None);
+
+        Assert.Equal("completed", sweep.Status);
+        Assert.StartsWith("a replica with no event sink: 1 events", sweep.Summary, StringComparison.Ordinal);
+        Assert.Empty(await outbox.PendingAsync(Name(repo), 10, CancellationToken.None));
+    }
 }
