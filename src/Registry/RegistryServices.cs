@@ -46,6 +46,7 @@ public static class RegistryServices
             .Validate(o => o.UnusedBlobGrace >= o.Grace, "GarbageCollection:UnusedBlobGrace must be at least GarbageCollection:Grace")
             .ValidateOnStart();
         services.Configure<ReplicationOptions>(configuration.GetSection(ReplicationOptions.Section));
+        services.Configure<DeleteOptions>(configuration.GetSection(DeleteOptions.Section));
         services.AddOptions<UploadOptions>().Bind(configuration.GetSection(UploadOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<UploadOptions>, UploadOptionsValidator>();
         services.AddSingleton(TimeProvider.System);

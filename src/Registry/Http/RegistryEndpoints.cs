@@ -104,6 +104,12 @@ public static class RegistryEndpoints
                 : OciResponses.ErrorAsync(context, Failure.NameInvalid, $"repository names match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)* and are at most {RepositoryName.MaxLength} characters"));
             return;
         }
+        if (HttpMethods.IsDelete(method) && route.Kind is RouteKind.Manifest or RouteKind.Blob
+            && !context.RequestServices.GetRequiredService<IOptions<DeleteOptions>>().Value.DeletesEnabled)
+        {
+            await OciResponses.ErrorAsync(context, Failure.MethodNotAllowed, "deletes are disabled on this registry (Registry:DeletesEnabled=false)");
+            return;
+        }
         if (!isRead && context.RequestServices.GetRequiredService<IOptions<ReplicationOptions>>().Value.IsReplica)
         {
             // Only replication writes a replica's storage; what clients write goes to the primary, which checks access.
