@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Registry.Oci;
 using Registry.Storage;
 using Registry.Storage.Blobs;
+using Registry.Storage.Manifests;
 
 namespace Registry.Replication;
 
@@ -59,29 +60,16 @@ public sealed class PrimaryRegistry : IDisposable
     /// <summary>The manifest with its bytes (checked against the digest), or null when the primary has no such manifest.</summary>
     public async Task<PrimaryManifest?> ManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
-        var row = await Clients.RepositoriesTable.GetEntityIfExistsAsync<ManifestEntity>(
-            TableKeys.Repository(repository), TableKeys.Manifest(digest), ["MediaType", "Content", "ContentBlob"], cancellationToken);
-        if (!row.HasValue)
+        StoredManifest? stored;
+        try
         {
-            return null;
+            stored = await ManifestStore.ReadAsync(Clients, repository, digest, withContent: true, cancellationToken);
         }
-        var content = row.Value!.Content;
-        if (content is null && row.Value.ContentBlob is { } blobName)
+        catch (Azure.RequestFailedException e) when (e.Status == 404)
         {
-            try
-            {
-                content = (await Clients.Container.GetBlobClient(blobName).DownloadContentAsync(cancellationToken)).Value.Content.ToArray();
-            }
-            catch (Azure.RequestFailedException e) when (e.Status == 404)
-            {
-                return null; // deleted between the row's read and the blob's
-            }
+            return null; // its bytes' blob deleted between the row's read and the blob's
         }
-        if (content is null || Digest.Compute(content, digest.Algorithm) != digest)
-        {
-            throw new InvalidDataException($"the primary's manifest {digest} of {repository} does not match its digest");
-        }
-        return new PrimaryManifest(digest, row.Value.MediaType, content);
+        return stored?.Content is { } content ? new PrimaryManifest(digest, stored.MediaType, content) : null;
     }
 
     /// <summary>The primary's link of <paramref name="digest"/> in <paramref name="repository"/>, or null when it has none.</summary>

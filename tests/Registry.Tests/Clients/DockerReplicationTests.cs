@@ -1,6 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Registry.Oci;
-using Registry.Storage.Tags;
 using Registry.Tests.Fixtures;
 using Registry.Tests.Replication;
 
@@ -65,10 +62,8 @@ public sealed class DockerReplicationTests
     /// </summary>
     private static async Task WaitUntilReplicatedAsync(ReplicatedPair pair, string repository, string tag, string digest)
     {
-        var tags = pair.Replica.Services.GetRequiredService<TagStore>();
-        var name = RepositoryName.TryParse(repository, out var parsed) ? parsed : throw new ArgumentException(repository);
         var deadline = DateTime.UtcNow + ReplicationDeadline;
-        while ((await tags.ReadAsync(name, Tag.TryParse(tag, out var t) ? t : throw new ArgumentException(tag), CancellationToken.None)).Digest?.Value != digest)
+        while (await pair.ReplicaTagAsync(repository, tag) != digest)
         {
             Assert.True(DateTime.UtcNow < deadline, $"{repository}:{tag} not replicated within {ReplicationDeadline}");
             await Task.Delay(TimeSpan.FromMilliseconds(200));

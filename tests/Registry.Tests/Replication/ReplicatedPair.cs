@@ -84,6 +84,12 @@ public sealed class ReplicatedPair : IAsyncDisposable
         Gate.FailWhile(request => IsCallTo(request, Azurite.DefaultAccount));
     }
 
+    /// <summary>Where the replica's own tag points (from its storage: a pull would fall back to the primary); null when it has none.</summary>
+    public async Task<string?> ReplicaTagAsync(string repository, string tag) =>
+        (await Replica.Services.GetRequiredService<Registry.Storage.Tags.TagStore>().ReadAsync(
+            Registry.Oci.RepositoryName.TryParse(repository, out var name) ? name : throw new ArgumentException(repository),
+            Registry.Oci.Tag.TryParse(tag, out var parsed) ? parsed : throw new ArgumentException(tag), CancellationToken.None)).Digest?.Value;
+
     private static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

@@ -6,7 +6,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Registry.Events;
 using Registry.Jobs;
 using Registry.Oci;
-using Registry.Storage.Tags;
 using Registry.Tests.Admin;
 using Registry.Tests.Fixtures;
 
@@ -36,11 +35,7 @@ public sealed class ReplicationFaultTests : IAsyncLifetime
 
     private static bool IsReplicaStorage(Request request) => ReplicatedPair.IsCallTo(request, ReplicatedPair.ReplicaAccount);
 
-    private async Task<string?> ReplicaTagAsync(string repository, string tag) =>
-        (await _pair.Replica.Services.GetRequiredService<TagStore>().ReadAsync(
-            RepositoryName.TryParse(repository, out var name) ? name : throw new ArgumentException(repository),
-            Tag.TryParse(tag, out var parsed) ? parsed : throw new ArgumentException(tag), CancellationToken.None)).Digest?.Value;
-
+    private Task<string?> ReplicaTagAsync(string repository, string tag) => _pair.ReplicaTagAsync(repository, tag);
     /// <summary>The primary's push event for <paramref name="manifest"/> as <c>repository:tag</c>, in the CloudEvents form its publisher sends.</summary>
     private static string EventBatch(string repository, string tag, byte[] manifest) =>
         new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject

@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Registry.Oci;
 using Registry.Replication;
 using Registry.Storage.Manifests;
-using Registry.Storage.Tags;
 using Registry.Tests.Admin;
 using Registry.Tests.Fixtures;
 using Registry.Tests.Lifecycle;
@@ -42,9 +41,7 @@ public sealed class ReplicationTests : IAsyncLifetime
 
     private static Tag TagOf(string tag) => Tag.TryParse(tag, out var parsed) ? parsed : throw new ArgumentException(tag);
 
-    /// <summary>Where the replica's own tag points (from its storage: a pull would fall back to the primary).</summary>
-    private async Task<string?> ReplicaTagAsync(string repository, string tag) =>
-        (await _pair.Replica.Services.GetRequiredService<TagStore>().ReadAsync(Name(repository), TagOf(tag), CancellationToken.None)).Digest?.Value;
+    private Task<string?> ReplicaTagAsync(string repository, string tag) => _pair.ReplicaTagAsync(repository, tag);
 
     /// <summary>Whether the replica's own storage has the manifest.</summary>
     private async Task<bool> ReplicaHasAsync(string repository, byte[] manifest) =>

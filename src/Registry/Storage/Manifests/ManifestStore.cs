@@ -75,8 +75,17 @@ public sealed class ManifestStore(
     }
 
     /// <summary>The manifest as storage has it now (what a push checks its references against).</summary>
-    private async Task<StoredManifest?> FindCurrentByDigestAsync(RepositoryName repository, Digest digest, bool withContent, CancellationToken cancellationToken)
+    private Task<StoredManifest?> FindCurrentByDigestAsync(RepositoryName repository, Digest digest, bool withContent, CancellationToken cancellationToken) =>
+        ReadAsync(clients, repository, digest, withContent, cancellationToken);
+
+    /// <summary>
+    /// The manifest as the account of <paramref name="clients"/> has it now (a replica reads its primary's this way), its
+    /// bytes checked against the digest when read from their blob.
+    /// </summary>
+    public static async Task<StoredManifest?> ReadAsync(
+        StorageClients clients, RepositoryName repository, Digest digest, bool withContent, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(clients);
         var response = await clients.RepositoriesTable.GetEntityIfExistsAsync<ManifestEntity>(
             TableKeys.Repository(repository), TableKeys.Manifest(digest), cancellationToken: cancellationToken);
         if (!response.HasValue)
