@@ -31,10 +31,10 @@ internal static class LockCommands
             return await context.FailAsync([problem]);
         }
         await context.PrepareAsync(cancellationToken);
-        var refused = reference.Tag is { } tag
+        var set = reference.Tag is { } tag
             ? await context.Registry.GetRequiredService<TagStore>().SetLockAsync(reference.Repository, tag, locked, cancellationToken)
             : await context.Registry.GetRequiredService<ManifestStore>().SetLockAsync(reference.Repository, reference.Digest!.Value, locked, cancellationToken);
-        if (refused is not null)
+        if (set.Error is { } refused)
         {
             return await context.FailAsync([refused.Detail ?? refused.Message]);
         }

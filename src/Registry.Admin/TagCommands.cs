@@ -88,8 +88,8 @@ internal static class TagCommands
             to = previous;
         }
         var origin = new ChangeOrigin("cli:" + Environment.UserName);
-        var refused = await context.Registry.GetRequiredService<ManifestStore>().RetagAsync(repository, tag, to, TagMoveActions.Rollback, origin, cancellationToken);
-        if (refused is not null)
+        var retagged = await context.Registry.GetRequiredService<ManifestStore>().RetagAsync(repository, tag, to, TagMoveActions.Rollback, origin, cancellationToken);
+        if (retagged.Error is { } refused)
         {
             return await context.FailAsync([refused.Detail ?? refused.Message]);
         }

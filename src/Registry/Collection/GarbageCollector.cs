@@ -183,7 +183,7 @@ public sealed partial class GarbageCollector(
                 return; // a kept signature or SBOM keeps its subject
             }
         }
-        if (report.DryRun || await manifests.DeleteAsync(repository, digest, Origin, cancellationToken, untaggedOnly: true) is null)
+        if (report.DryRun || (await manifests.DeleteAsync(repository, digest, Origin, cancellationToken, untaggedOnly: true)).Succeeded)
         {
             report.Add(new CollectedItem(CollectedKind.Manifest, repository.Value, digest, manifest.Size, reason));
         }

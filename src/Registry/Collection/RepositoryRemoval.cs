@@ -38,7 +38,7 @@ public sealed class RepositoryRemoval(ManifestStore manifests, BlobLinks links, 
             var next = new List<Digest>();
             foreach (var digest in pending)
             {
-                var refused = await manifests.DeleteAsync(repository, digest, origin, cancellationToken);
+                var refused = (await manifests.DeleteAsync(repository, digest, origin, cancellationToken)).Error;
                 if (refused is null || refused.Failure == Failure.ManifestUnknown)
                 {
                     deletedManifests += refused is null ? 1 : 0;
@@ -58,7 +58,7 @@ public sealed class RepositoryRemoval(ManifestStore manifests, BlobLinks links, 
         var deletedBlobs = 0;
         foreach (var digest in blobs)
         {
-            var refused = await links.UnlinkAsync(repository, digest, cancellationToken);
+            var refused = (await links.UnlinkAsync(repository, digest, cancellationToken)).Error;
             if (refused is null)
             {
                 deletedBlobs++;

@@ -74,7 +74,7 @@ public static class BlobHandlers
             await OciResponses.WriteErrorAsync(context, error);
             return;
         }
-        if (await context.RequestServices.GetRequiredService<BlobLinks>().UnlinkAsync(name, digest, context.RequestAborted) is { } refused)
+        if ((await context.RequestServices.GetRequiredService<BlobLinks>().UnlinkAsync(name, digest, context.RequestAborted)).Error is { } refused)
         {
             await OciResponses.WriteErrorAsync(context, refused);
             return;

@@ -101,8 +101,8 @@ public static class ManifestHandlers
         var parsed = ManifestReference.Parse(reference);
         var refused = parsed switch
         {
-            { Tag: { } tag } => await context.RequestServices.GetRequiredService<TagStore>().UntagAsync(name, tag, RequestOrigin.Of(context), context.RequestAborted),
-            { Digest: { } digest } => await store.DeleteAsync(name, digest, RequestOrigin.Of(context), context.RequestAborted),
+            { Tag: { } tag } => (await context.RequestServices.GetRequiredService<TagStore>().UntagAsync(name, tag, RequestOrigin.Of(context), context.RequestAborted)).Error,
+            { Digest: { } digest } => (await store.DeleteAsync(name, digest, RequestOrigin.Of(context), context.RequestAborted)).Error,
             _ => parsed.Problem,
         };
         if (refused is not null)

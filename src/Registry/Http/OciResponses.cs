@@ -18,7 +18,11 @@ public static class OciResponses
     {
         var response = context.Response;
         response.StatusCode = error.Status;
-        if (error.Code == OciErrorCode.Unavailable && !response.Headers.ContainsKey("Retry-After"))
+        if (error.RetryAfter is { } wait)
+        {
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else if (error.Code == OciErrorCode.Unavailable && !response.Headers.ContainsKey("Retry-After"))
         {
             response.Headers.RetryAfter = "1";
         }

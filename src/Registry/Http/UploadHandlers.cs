@@ -21,9 +21,6 @@ namespace Registry.Http;
 /// </summary>
 public static partial class UploadHandlers
 {
-    /// <summary>What a refused upload is told to wait: blocks come free as other uploads finish or stall out.</summary>
-    public const int RetryAfterSeconds = 5;
-
     public static async Task StartAsync(HttpContext context, RepositoryName name, RequestParameters query)
     {
         var uploads = context.RequestServices.GetRequiredService<BlobUploads>();
@@ -66,17 +63,9 @@ public static partial class UploadHandlers
             AllowLargeBody(context);
             using var body = UploadBodyStream.Of(context);
             Outcome<BlobInfo> whole;
-            try
+            using (RequestBudget.Pause(context))
             {
-                using (RequestBudget.Pause(context))
-                {
-                    whole = await uploads.UploadWholeAsync(name, digest, body, context.Request.ContentLength, ct);
-                }
-            }
-            catch (StagingMemoryFullException e)
-            {
-                await TooManyUploadsAsync(context, e);
-                return;
+                whole = await uploads.UploadWholeAsync(name, digest, body, context.Request.ContentLength, ct);
             }
             if (!whole.Succeeded && body.Stall != BodyStall.None)
             {
@@ -90,7 +79,7 @@ public static partial class UploadHandlers
         var session = await uploads.StartAsync(name, ct);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.ContentLength = 0;
-        OciResponses.SetUploadHeaders(context.Response, name.Value, UploadId(session), session.Offset);
+        OciResponses.SetUploadHeaders(context.Response, name.Value, BlobUploads.IdOf(session), session.Offset);
     }
 
     public static async Task PatchAsync(HttpContext context, RepositoryName name, string uploadId)
@@ -182,23 +171,15 @@ public static partial class UploadHandlers
         var uploads = context.RequestServices.GetRequiredService<BlobUploads>();
         using var body = UploadBodyStream.Of(context);
         Outcome<UploadEntity> appended;
-        try
+        using (RequestBudget.Pause(context))
         {
-            using (RequestBudget.Pause(context))
-            {
-                appended = await uploads.AppendAsync(session, body, declared, context.RequestAborted);
-            }
-        }
-        catch (StagingMemoryFullException e)
-        {
-            await TooManyUploadsAsync(context, e);
-            return null;
+            appended = await uploads.AppendAsync(session, body, declared, context.RequestAborted);
         }
         if (body.Stall != BodyStall.None)
         {
             // A chunk without a declared length was recorded up to the stall; one that declared its length and fell
             // short recorded nothing (as a short body does), and the stored session says so.
-            var kept = appended.Succeeded ? appended.Value : await uploads.FindAsync(name, UploadId(session), context.RequestAborted);
+            var kept = appended.Succeeded ? appended.Value : await uploads.FindAsync(name, BlobUploads.IdOf(session), context.RequestAborted);
             await StalledAsync(context, name, kept, body.Stall);
             return null;
         }
@@ -208,10 +189,10 @@ public static partial class UploadHandlers
         }
         if (appended.Error.Failure == Failure.UploadOutOfOrder)
         {
-            var current = await uploads.FindAsync(name, UploadId(session), context.RequestAborted);
+            var current = await uploads.FindAsync(name, BlobUploads.IdOf(session), context.RequestAborted);
             if (current is not null)
             {
-                OciResponses.SetUploadHeaders(context.Response, name.Value, UploadId(session), current.Offset);
+                OciResponses.SetUploadHeaders(context.Response, name.Value, BlobUploads.IdOf(session), current.Offset);
             }
         }
         await OciResponses.WriteErrorAsync(context, appended.Error);
@@ -235,16 +216,9 @@ public static partial class UploadHandlers
         context.Response.Headers.Connection = "close";
         if (kept is not null)
         {
-            OciResponses.SetUploadHeaders(context.Response, name.Value, UploadId(kept), kept.Offset);
+            OciResponses.SetUploadHeaders(context.Response, name.Value, BlobUploads.IdOf(kept), kept.Offset);
         }
         await OciResponses.ErrorAsync(context, Failure.UploadBodyIdle, $"{why}, so the request was ended; {next}");
-    }
-
-    /// <summary>Answers 429 <c>TOOMANYREQUESTS</c> with Retry-After: no staging memory came free in time.</summary>
-    private static async Task TooManyUploadsAsync(HttpContext context, StagingMemoryFullException e)
-    {
-        context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await OciResponses.ErrorAsync(context, Failure.TooManyRequests, $"{e.Message}; retry in {RetryAfterSeconds} s");
     }
 
     private static ILogger Logger(HttpContext context) =>
@@ -252,7 +226,7 @@ public static partial class UploadHandlers
 
     private static async Task RangeNotSatisfiableAsync(HttpContext context, RepositoryName name, UploadEntity session, string detail)
     {
-        OciResponses.SetUploadHeaders(context.Response, name.Value, UploadId(session), session.Offset);
+        OciResponses.SetUploadHeaders(context.Response, name.Value, BlobUploads.IdOf(session), session.Offset);
         await OciResponses.ErrorAsync(context, Failure.UploadOutOfOrder, detail);
     }
 
@@ -285,8 +259,6 @@ public static partial class UploadHandlers
         context.Response.Headers.Location = $"/v2/{name}/blobs/{digest}";
         context.Response.Headers[OciResponses.DockerContentDigest] = digest.Value;
     }
-
-    private static string UploadId(UploadEntity session) => session.RowKey[TableKeys.UploadPrefix.Length..];
 
     private static bool HasBody(HttpRequest request) =>
         request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);

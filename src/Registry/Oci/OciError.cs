@@ -11,4 +11,7 @@ public sealed record OciError(Failure Failure, string? Detail = null)
     public int Status => Failures.Status(Failure);
 
     public string Message => OciErrorCodes.Message(Code);
+
+    /// <summary>How long the client should wait before it tries again (the Retry-After header), when the failure passes.</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }

@@ -65,7 +65,7 @@ public sealed class ImageReplicator(PrimaryRegistry primary, ManifestStore manif
         {
             if (current is null)
             {
-                var removal = await tags.UntagAsync(repository, tag, Origin, cancellationToken);
+                var removal = (await tags.UntagAsync(repository, tag, Origin, cancellationToken)).Error;
                 if (removal is null)
                 {
                     result.TagsRemoved++;
@@ -176,7 +176,7 @@ public sealed class ImageReplicator(PrimaryRegistry primary, ManifestStore manif
 
     private async Task DeleteAsync(RepositoryName repository, Digest digest, ReplicationResult result, CancellationToken cancellationToken)
     {
-        var deleted = await manifests.DeleteAsync(repository, digest, Origin, cancellationToken);
+        var deleted = (await manifests.DeleteAsync(repository, digest, Origin, cancellationToken)).Error;
         switch (deleted?.Failure)
         {
             case null:

@@ -81,7 +81,7 @@ public sealed partial class RetentionRunner(
                 var deleted = keep is null;
                 var reason = keep ?? $"pushed {tag.Moved:u}; no rule of the policy for {policy.RepositoryPattern} keeps it ({policy})";
                 if (deleted && !report.DryRun
-                    && await tags.UntagAsync(repository, tag.Tag, Origin, cancellationToken, tag.ETag) is { } refused)
+                    && (await tags.UntagAsync(repository, tag.Tag, Origin, cancellationToken, tag.ETag)).Error is { } refused)
                 {
                     (deleted, reason) = (false, refused.Detail ?? refused.Message);
                 }
@@ -159,7 +159,7 @@ public sealed partial class RetentionRunner(
             var manifest = candidates[digest];
             var reason = $"untagged and pushed {manifest.Pushed:u}, more than {Durations.Format(policy.DeleteUntaggedAfter!.Value)} ago";
             var deleted = true;
-            if (!report.DryRun && await manifests.DeleteAsync(repository, digest, Origin, cancellationToken, untaggedOnly: true) is { } refused
+            if (!report.DryRun && (await manifests.DeleteAsync(repository, digest, Origin, cancellationToken, untaggedOnly: true)).Error is { } refused
                 && refused.Failure != Failure.ManifestUnknown)
             {
                 (deleted, reason) = (false, refused.Detail ?? refused.Message);

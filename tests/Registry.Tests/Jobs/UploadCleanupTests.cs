@@ -49,7 +49,7 @@ public sealed class UploadCleanupTests(RegistryFixture registry)
         var second = await job.RunAsync(CancellationToken.None);
         Assert.Equal(JobReport.Completed, second.Status);
         Assert.Equal("2 expired upload sessions removed, 1 open", second.Summary);
-        Assert.NotNull(await uploads.FindAsync(Name("team/a"), young.RowKey[TableKeys.UploadPrefix.Length..], CancellationToken.None));
+        Assert.NotNull(await uploads.FindAsync(Name("team/a"), BlobUploads.IdOf(young), CancellationToken.None));
         var remaining = clients.RepositoriesTable.QueryAsync<Azure.Data.Tables.TableEntity>(select: ["RowKey"]);
         Assert.Equal([young.RowKey], await remaining.Select(e => e.RowKey).ToListAsync());
     }

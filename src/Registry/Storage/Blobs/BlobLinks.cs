@@ -114,11 +114,11 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
     }
 
     /// <summary>
-    /// Removes the link. Null when removed; BLOB_UNKNOWN when there is none; 409 DENIED, changing nothing, when a
+    /// Removes the link. Done when removed; BLOB_UNKNOWN when there is none; 409 DENIED, changing nothing, when a
     /// manifest of the repository uses the blob (delete the manifest first: garbage collection reclaims what no
     /// manifest uses); 503 UNAVAILABLE, changing nothing, when the link changed meanwhile.
     /// </summary>
-    public async Task<OciError?> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    public async Task<Outcome<Done>> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
         var (partition, row) = (TableKeys.Repository(repository), TableKeys.BlobLink(digest));
         try
@@ -151,7 +151,7 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
             cache.Invalidate(CachedKind.BlobLink, partition, row);
         }
         await content.ReleaseAsync(digest, repository, cancellationToken);
-        return null;
+        return new Done();
     }
 
     /// <summary>

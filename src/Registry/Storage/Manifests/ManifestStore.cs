@@ -361,13 +361,13 @@ public sealed class ManifestStore(
     }
 
     /// <summary>
-    /// Deletes a manifest with every tag that points at it, all or nothing (see <see cref="TableKeys"/>). Null when it is
+    /// Deletes a manifest with every tag that points at it, all or nothing (see <see cref="TableKeys"/>). Done when it is
     /// deleted; MANIFEST_UNKNOWN when the repository has no such manifest; 409 DENIED, changing nothing, when a manifest
     /// of the repository still uses it; 503 UNAVAILABLE, changing nothing, when it or one of its tags changed meanwhile
     /// (a tag written after the delete began is never removed by it).
     /// </summary>
     /// <param name="untaggedOnly">The collector's form: refuse (409 DENIED) when a tag points at it, instead of removing the tags.</param>
-    public async Task<OciError?> DeleteAsync(
+    public async Task<Outcome<Done>> DeleteAsync(
         RepositoryName repository, Digest digest, ChangeOrigin origin, CancellationToken cancellationToken, bool untaggedOnly = false)
     {
         var partition = TableKeys.Repository(repository);
@@ -436,7 +436,7 @@ public sealed class ManifestStore(
                         : why;
                 }
             }
-            return null;
+            return new Done();
         }
         catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
         {
@@ -528,19 +528,19 @@ public sealed class ManifestStore(
 
     /// <summary>
     /// Locks or unlocks a manifest: a merge conditional on the row as read, so a delete that read the row before cannot
-    /// delete it after. Null when done; MANIFEST_UNKNOWN when the repository has no such manifest.
+    /// delete it after. Done when set; MANIFEST_UNKNOWN when the repository has no such manifest.
     /// </summary>
-    public async Task<OciError?> SetLockAsync(RepositoryName repository, Digest digest, bool locked, CancellationToken cancellationToken) =>
+    public async Task<Outcome<Done>> SetLockAsync(RepositoryName repository, Digest digest, bool locked, CancellationToken cancellationToken) =>
         await RowLock.SetAsync(clients.RepositoriesTable, TableKeys.Repository(repository), TableKeys.Manifest(digest), locked, cancellationToken)
-            ? null
+            ? new Done()
             : UnknownManifest(repository, digest.Value);
 
     /// <summary>
     /// Points <paramref name="tag"/> at a manifest the repository holds (a rollback), as an audited move of its own with
-    /// its history and event rows. Null when done (also when it pointed there already); MANIFEST_UNKNOWN when the
+    /// its history and event rows. Done when it points there (also when it did already); MANIFEST_UNKNOWN when the
     /// repository has no such manifest; 403 DENIED when the tag is locked; 503 when it kept changing meanwhile.
     /// </summary>
-    public async Task<OciError?> RetagAsync(
+    public async Task<Outcome<Done>> RetagAsync(
         RepositoryName repository, Tag tag, Digest digest, string action, ChangeOrigin origin, CancellationToken cancellationToken)
     {
         var partition = TableKeys.Repository(repository);
@@ -562,7 +562,7 @@ public sealed class ManifestStore(
             }
             if (state.Digest == digest)
             {
-                return null;
+                return new Done();
             }
             var now = time.GetUtcNow();
             try
@@ -575,7 +575,7 @@ public sealed class ManifestStore(
                     .. TagStore.Move(repository, state, target, action, origin, now),
                     OutboxRows.Record(repository, OutboxActions.Push, digest, tag, target.MediaType, target.Size, manifest.Value.ArtifactType, origin, now),
                 ], cancellationToken);
-                return null;
+                return new Done();
             }
             catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412)
             {

@@ -85,7 +85,7 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
     /// 403 DENIED when pointing <paramref name="state"/>'s tag at <paramref name="target"/> (null: deleting it) would move
     /// a locked tag, or an existing tag an immutability rule covers; null when the move may go ahead.
     /// </summary>
-    public async ValueTask<OciError?> RefuseMoveAsync(RepositoryName repository, TagState state, Digest? target, CancellationToken cancellationToken)
+    internal async ValueTask<OciError?> RefuseMoveAsync(RepositoryName repository, TagState state, Digest? target, CancellationToken cancellationToken)
     {
         if (state.Digest is null || (state.Digest == target && target is not null))
         {
@@ -105,7 +105,7 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
     /// 403 DENIED when one of <paramref name="tags"/> (rows <see cref="PointingAtAsync"/> returned) may not be deleted with
     /// the manifest they point at, <paramref name="digest"/>: it is locked, or immutable; else null.
     /// </summary>
-    public async ValueTask<OciError?> RefuseRemovalAsync(RepositoryName repository, Digest digest, IEnumerable<TableEntity> tags, CancellationToken cancellationToken)
+    internal async ValueTask<OciError?> RefuseRemovalAsync(RepositoryName repository, Digest digest, IEnumerable<TableEntity> tags, CancellationToken cancellationToken)
     {
         foreach (var row in tags)
         {
@@ -199,12 +199,12 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
         Tag.TryParse(rowKey[TableKeys.TagPrefix.Length..], out var tag) ? tag : throw new InvalidDataException($"row {rowKey} names no valid tag");
 
     /// <summary>
-    /// Removes a tag (the manifest stays), with its outbox and history rows. Null when removed; MANIFEST_UNKNOWN when
+    /// Removes a tag (the manifest stays), with its outbox and history rows. The digest it pointed at when removed; MANIFEST_UNKNOWN when
     /// there is no such tag; 403 DENIED when it is locked or immutable; 503 UNAVAILABLE, changing nothing, when the tag moved while it
     /// was being removed.
     /// </summary>
     /// <param name="decidedOn">Retention's form: remove the tag only if its row is still this one (a tag pushed since stays).</param>
-    public async Task<OciError?> UntagAsync(
+    public async Task<Outcome<Digest>> UntagAsync(
         RepositoryName repository, Tag tag, ChangeOrigin origin, CancellationToken cancellationToken, ETag? decidedOn = null)
     {
         var partition = TableKeys.Repository(repository);
@@ -232,7 +232,7 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
                 History(repository, tag, null, digest, TagMoveActions.Delete, origin, now),
                 OutboxRows.Record(repository, OutboxActions.Untag, digest, tag, current.Value.MediaType, current.Value.Size, null, origin, now),
             ], cancellationToken);
-            return null;
+            return digest;
         }
         catch (TableTransactionFailedException e) when (e.Status == 404)
         {
@@ -252,11 +252,11 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
 
     /// <summary>
     /// Locks or unlocks a tag: a merge conditional on the row as read, so a push that read the row before cannot move it
-    /// after. Null when done (also when it already was so); MANIFEST_UNKNOWN when there is no such tag.
+    /// after. Done when set (also when it already was so); MANIFEST_UNKNOWN when there is no such tag.
     /// </summary>
-    public async Task<OciError?> SetLockAsync(RepositoryName repository, Tag tag, bool locked, CancellationToken cancellationToken) =>
+    public async Task<Outcome<Done>> SetLockAsync(RepositoryName repository, Tag tag, bool locked, CancellationToken cancellationToken) =>
         await RowLock.SetAsync(clients.RepositoriesTable, TableKeys.Repository(repository), TableKeys.Tag(tag), locked, cancellationToken)
-            ? null
+            ? new Done()
             : Unknown(repository, tag);
 
     /// <summary>The newest <paramref name="limit"/> moves of <paramref name="tag"/>, newest first.</summary>

@@ -18,6 +18,9 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
     /// <summary>Sessions older than this are unknown: Blob storage drops uncommitted blocks after 7 days.</summary>
     public static readonly TimeSpan SessionLifetime = TimeSpan.FromDays(6);
 
+    /// <summary>What an upload refused for want of staging memory is told to wait: blocks come free as other uploads finish or stall out.</summary>
+    public static readonly TimeSpan StagingFullRetryAfter = TimeSpan.FromSeconds(5);
+
     /// <summary>Opens an empty upload session in <paramref name="repository"/>.</summary>
     public async Task<UploadEntity> StartAsync(RepositoryName repository, CancellationToken cancellationToken)
     {
@@ -34,6 +37,9 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         session.ETag = response.Headers.ETag ?? default;
         return session;
     }
+
+    /// <summary>The id a client names <paramref name="session"/> by (in its Location).</summary>
+    public static string IdOf(UploadEntity session) => session.RowKey[TableKeys.UploadPrefix.Length..];
 
     /// <summary>The session, or null when the id is malformed, unknown in this repository, or expired.</summary>
     public async Task<UploadEntity?> FindAsync(RepositoryName repository, string uploadId, CancellationToken cancellationToken)
@@ -277,6 +283,13 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         catch (BlockLimitExceededException e)
         {
             return new OciError(Failure.BlobUploadInvalid, e.Message);
+        }
+        catch (StagingMemoryFullException e)
+        {
+            return new OciError(Failure.TooManyRequests, $"{e.Message}; retry in {StagingFullRetryAfter.TotalSeconds} s")
+            {
+                RetryAfter = StagingFullRetryAfter,
+            };
         }
     }
 

@@ -7,10 +7,10 @@ namespace Registry.Storage.Uploads;
 public sealed record StagedChunk(byte[] Nonce, int BlockCount, long Length);
 
 /// <summary>The request needs more blocks than the upload has left.</summary>
-public sealed class BlockLimitExceededException(string message) : Exception(message);
+internal sealed class BlockLimitExceededException(string message) : Exception(message);
 
 /// <summary>No staging block came free within <see cref="UploadOptions.StagingWait"/>: nothing was read or staged.</summary>
-public sealed class StagingMemoryFullException(string message) : Exception(message);
+internal sealed class StagingMemoryFullException(string message) : Exception(message);
 
 /// <summary>
 /// Streams a request body into a block blob: reads it in bounded blocks, hashes each block as it is read, and
