@@ -152,31 +152,9 @@ public sealed class ManifestStore(
                     }
                 }
             }
-            for (var attempt = 1; ; attempt++)
+            if (await SubmitWithMoveAsync(repository, partition, digest, fitsOne ? targets : [], writes, Writes, state, target, origin, cancellationToken) is { } failed)
             {
-                // Taken again on each attempt, so the history's order is the order the moves committed in.
-                writes = attempt == 1 ? writes : Writes();
-                List<TableTransactionAction> move = state is null ? [] : TagStore.Move(repository, state, target, TagMoveActions.Push, origin, time.GetUtcNow());
-                var failed = await SubmitUsesAsync(repository, partition, digest, fitsOne ? targets : [], [.. move, .. writes], state, pending: false, cancellationToken);
-                if (failed is null)
-                {
-                    break;
-                }
-                if (!ReferenceEquals(failed, TagMovedMeanwhile))
-                {
-                    return failed;
-                }
-                if (attempt == TagStore.MaxMoveAttempts)
-                {
-                    return new OciError(Failure.ChangedMeanwhile,
-                        $"tag {tag} was changed {attempt} times by concurrent requests while this push was written; nothing was written, try again");
-                }
-                // A concurrent push, delete or lock of the tag committed first: decide again from the row as it is now.
-                state = await tags.ReadAsync(repository, state!.Tag, cancellationToken);
-                if (await tags.RefuseMoveAsync(repository, state, digest, cancellationToken) is { } lockedMeanwhile)
-                {
-                    return lockedMeanwhile;
-                }
+                return failed;
             }
         }
         catch
@@ -197,6 +175,39 @@ public sealed class ManifestStore(
         cache.Put(CachedKind.Manifest, partition, TableKeys.Manifest(digest), stored, body.Length);
         await catalog.AddAsync(repository, cancellationToken);
         return digest;
+    }
+
+    /// <summary>
+    /// Commits a push's rows (<paramref name="writes"/>, then <paramref name="rewrite"/> on each later attempt, so the
+    /// history's order is the order the moves committed in) with the move of the tag as read (<paramref name="state"/>,
+    /// none without a tag). Each time a concurrent push, delete or lock of the tag committed first, it decides again from
+    /// the tag as it is now, at most <see cref="TagStore.MaxMoveAttempts"/> times. Null once written; else why nothing was.
+    /// </summary>
+    private async Task<OciError?> SubmitWithMoveAsync(
+        RepositoryName repository, string partition, Digest digest, IReadOnlyList<(Digest Digest, string Row, CachedKind Kind)> targets,
+        List<TableTransactionAction> writes, Func<List<TableTransactionAction>> rewrite, TagState? state, TagTarget target, ChangeOrigin origin,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            writes = attempt == 1 ? writes : rewrite();
+            List<TableTransactionAction> move = state is null ? [] : TagStore.Move(repository, state, target, TagMoveActions.Push, origin, time.GetUtcNow());
+            var failed = await SubmitUsesAsync(repository, partition, digest, targets, [.. move, .. writes], state, pending: false, cancellationToken);
+            if (failed is null || !ReferenceEquals(failed, TagMovedMeanwhile))
+            {
+                return failed;
+            }
+            if (attempt == TagStore.MaxMoveAttempts)
+            {
+                return new OciError(Failure.ChangedMeanwhile,
+                    $"tag {state!.Tag} was changed {attempt} times by concurrent requests while this push was written; nothing was written, try again");
+            }
+            state = await tags.ReadAsync(repository, state!.Tag, cancellationToken);
+            if (await tags.RefuseMoveAsync(repository, state, digest, cancellationToken) is { } lockedMeanwhile)
+            {
+                return lockedMeanwhile;
+            }
+        }
     }
 
     /// <summary>What <see cref="SubmitUsesAsync"/> answers when the transaction failed on the tag's condition.</summary>
