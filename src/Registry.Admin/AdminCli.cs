@@ -49,6 +49,7 @@ public static class AdminCli
             EventCommands.Build(connectionString),
             TagCommands.Build(connectionString),
             PolicyCommands.Build(connectionString),
+            QuotaCommands.Build(connectionString),
             RetentionCommands.Build(connectionString),
             ReplicationCommands.Build(connectionString),
         };

@@ -20,6 +20,7 @@ using Registry.Storage.Reviews;
 using Registry.Replication;
 using Registry.Retention;
 using Registry.Storage.Policies;
+using Registry.Storage.Quotas;
 using Registry.Storage.Tags;
 using Registry.Storage.Uploads;
 
@@ -63,6 +64,9 @@ public static class RegistryServices
         services.AddSingleton<Outbox>();
         services.AddSingleton<ContentIndex>();
         services.AddSingleton<ManifestUses>();
+        services.AddSingleton<StorageQuotas>();
+        services.AddSingleton<QuotaAdmission>();
+        services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateOnStart();
         services.AddSingleton<BlobLinks>();
         services.AddSingleton<StagingBuffers>();
         services.AddSingleton<BlobUploads>();

@@ -44,9 +44,14 @@ public static partial class UploadHandlers
             if (fromText is not null && context.Features.Get<RegistryRequest>()!.MaySourceMount)
             {
                 var mounted = await context.RequestServices.GetRequiredService<BlobLinks>().MountAsync(name, from, mountDigest, ct);
-                if (mounted is not null)
+                if (mounted.Succeeded)
                 {
-                    Created(context, name, mounted.Digest);
+                    Created(context, name, mounted.Value.Digest);
+                    return;
+                }
+                if (mounted.Error.Failure != Failure.BlobUnknown)
+                {
+                    await OciResponses.WriteErrorAsync(context, mounted.Error);
                     return;
                 }
             }

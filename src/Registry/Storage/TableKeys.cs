@@ -64,7 +64,12 @@ namespace Registry.Storage;
 /// <para><b>Table <c>policies</c></b> (what an operator sets). PartitionKey <c>immutable</c>, RowKey =
 /// <see cref="RepositoryPattern"/>(repository pattern) + <c>:</c> + tag pattern, property Actor: tags matching the tag pattern
 /// in repositories matching the other are written once (<see cref="Policies.ImmutableTags"/>). Instances read the
-/// partition through a copy reloaded at most every 10 seconds, so a rule applies everywhere within that time.</para>
+/// partition through a copy reloaded at most every 10 seconds, so a rule applies everywhere within that time.
+/// PartitionKey <c>quota</c>, RowKey = <see cref="RepositoryPattern"/>(repository pattern), properties Bytes, Actor: a
+/// storage quota (<see cref="Quotas.StorageQuotas"/>), read the same way. No row counts usage: an instance sums the
+/// pattern's <c>blob:</c> links (one range query over its partitions) at most every <c>Quotas:UsageRefresh</c> and adds
+/// what it admitted since, so it never undercounts its own pushes; instances pushing at once may pass a quota by what
+/// they admit within that time, which the README states.</para>
 ///
 /// <para><b>Protocols that keep these consistent</b> (Table has no cross-partition transactions):</para>
 /// <list type="bullet">

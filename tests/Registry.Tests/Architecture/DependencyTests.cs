@@ -16,6 +16,7 @@ public sealed class DependencyTests
         "Registry.Hashing",
         "Registry.Diagnostics",
         "Registry.Storage",
+        "Registry.Storage.Quotas",
         "Registry.Storage.Events",
         "Registry.Storage.References",
         "Registry.Storage.Reviews",

@@ -120,7 +120,8 @@ public sealed class EventPublishingTests(RegistryFixture registry) : IAsyncLifet
         var outbox = _registry.Services.GetRequiredService<Registry.Storage.Events.Outbox>();
         var dead = await outbox.RowsAsync(Registry.Storage.TableKeys.Repository(name), Registry.Storage.TableKeys.DeadPrefix, null, 10, CancellationToken.None);
         Assert.Equal("poison", Assert.Single(dead).Tag);
-        Assert.Empty(await outbox.PendingAsync(name, 10, CancellationToken.None));
+        // The poison is no longer pending. (The "after" row may be: the sink saw it before its row moved to sent:.)
+        Assert.DoesNotContain(await outbox.PendingAsync(name, 10, CancellationToken.None), e => e.Tag == "poison");
     }
 
     [Fact]

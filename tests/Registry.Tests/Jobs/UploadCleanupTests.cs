@@ -8,6 +8,7 @@ using Registry.Jobs;
 using Registry.Oci;
 using Registry.Storage;
 using Registry.Storage.Blobs;
+using Registry.Storage.Quotas;
 using Registry.Storage.References;
 using Registry.Storage.Reviews;
 using Registry.Storage.Uploads;
@@ -99,9 +100,10 @@ public sealed class UploadCleanupTests(RegistryFixture registry)
         var metrics = new RegistryMetrics(meters.GetRequiredService<IMeterFactory>());
         var reviews = new GarbageReviews(clients, clock);
         var content = new ContentIndex(clients, reviews, clock);
-        var links = new BlobLinks(clients, content, new ManifestUses(clients, clock), reviews, new ReadCache(Options.Create(new ReadCacheOptions()), clock));
+        var quotas = new QuotaAdmission(clients, new StorageQuotas(clients, clock), Options.Create(new QuotaOptions()), clock);
+        var links = new BlobLinks(clients, content, new ManifestUses(clients, clock), reviews, new ReadCache(Options.Create(new ReadCacheOptions()), clock), quotas);
         var uploads = new BlobUploads(clients, content, links, metrics, clock,
-            new StagingBuffers(Options.Create(new UploadOptions()), clock, NullLogger<StagingBuffers>.Instance));
+            new StagingBuffers(Options.Create(new UploadOptions()), clock, NullLogger<StagingBuffers>.Instance), quotas);
         return (clients, clock, content, uploads, new UploadCleanupJob(uploads, metrics));
     }
 }

@@ -1,6 +1,7 @@
 using Azure;
 using Azure.Data.Tables;
 using Registry.Oci;
+using Registry.Storage.Quotas;
 using Registry.Storage.References;
 using Registry.Storage.Reviews;
 
@@ -17,7 +18,7 @@ public sealed record LinkRow(long Size, ETag ETag, DateTimeOffset? WrittenAt);
 /// so content in another repository is never visible here. The global reference is written before a link and
 /// removed after it, so a link never outlives its content's reference.
 /// </summary>
-public sealed class BlobLinks(StorageClients clients, ContentIndex content, ManifestUses uses, GarbageReviews reviews, ReadCache cache)
+public sealed class BlobLinks(StorageClients clients, ContentIndex content, ManifestUses uses, GarbageReviews reviews, ReadCache cache, QuotaAdmission quotas)
 {
     /// <summary>
     /// The blob as <paramref name="repository"/> sees it, or null when it is not linked there. May be answered from
@@ -97,18 +98,26 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
         return linked;
     }
 
-    /// <summary>Links <paramref name="digest"/> from <paramref name="source"/> into <paramref name="target"/>; null when the source has no such blob.</summary>
-    public async Task<BlobInfo?> MountAsync(RepositoryName target, RepositoryName source, Digest digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// Links <paramref name="digest"/> from <paramref name="source"/> into <paramref name="target"/>. BLOB_UNKNOWN when
+    /// the source has no such blob (the client then uploads it); 403 DENIED when it would take a storage quota of the
+    /// target past its size.
+    /// </summary>
+    public async Task<Outcome<BlobInfo>> MountAsync(RepositoryName target, RepositoryName source, Digest digest, CancellationToken cancellationToken)
     {
         var linked = await FindCurrentAsync(source, digest, cancellationToken);
         if (linked is null)
         {
-            return null;
+            return Unknown(source, digest);
+        }
+        if ((await quotas.AdmitBlobAsync(target, digest, linked.Size, cancellationToken)).Error is { } overQuota)
+        {
+            return overQuota;
         }
         var entry = await content.FindAsync(digest, cancellationToken);
         if (entry is null || !await content.AddReferenceAsync(digest, target, cancellationToken))
         {
-            return null;
+            return Unknown(source, digest);
         }
         return await LinkAsync(target, digest, entry, null, cancellationToken);
     }

@@ -4,6 +4,7 @@ using Azure.Storage.Blobs.Models;
 using Registry.Oci;
 using Registry.Storage.Blobs;
 using Registry.Storage.Events;
+using Registry.Storage.Quotas;
 using Registry.Storage.References;
 using Registry.Storage.Reviews;
 using Registry.Storage.Tags;
@@ -27,7 +28,7 @@ public sealed record Referrer(Digest Digest, string MediaType, long Size, string
 /// </summary>
 public sealed class ManifestStore(
     StorageClients clients, BlobLinks links, ManifestUses uses, TagStore tags, GarbageReviews reviews, Outbox outbox, Catalog catalog,
-    ReadCache cache, TimeProvider time)
+    ReadCache cache, QuotaAdmission quotas, TimeProvider time)
 {
     /// <summary>Largest manifest kept inline in its Table entity (a binary property holds 64 KiB).</summary>
     public const int InlineLimit = 64 * 1024;
@@ -110,13 +111,18 @@ public sealed class ManifestStore(
     /// Stores a validated manifest under its digest and, when <paramref name="tag"/> is given, points the tag at it.
     /// Fails with MANIFEST_BLOB_UNKNOWN when a referenced blob or child manifest is not in this repository (also when a
     /// concurrent delete removes one before this push commits), with MANIFEST_INVALID when a descriptor's size
-    /// disagrees with what is stored, and with 403 DENIED when the tag is locked and points elsewhere.
+    /// disagrees with what is stored, and with 403 DENIED when the tag is locked and points elsewhere or a storage quota
+    /// covering the repository is exceeded.
     /// </summary>
     public async Task<Outcome<Digest>> PutAsync(
         RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, ChangeOrigin origin, CancellationToken cancellationToken)
     {
         // The tag is read while the references are checked: its move is conditional on this read (a tag this instance
         // does not know is presumed new, and read only if the insert finds it).
+        if ((await quotas.AdmitManifestAsync(repository, cancellationToken)).Error is { } overQuota)
+        {
+            return overQuota;
+        }
         var tagRead = tag is { } named ? tags.ReadIfKnownAsync(repository, named, cancellationToken) : null;
         var missing = await CheckReferencesAsync(repository, document, cancellationToken);
         var state = tagRead is null ? null : await tagRead;

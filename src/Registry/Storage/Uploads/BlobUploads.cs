@@ -5,6 +5,7 @@ using Registry.Diagnostics;
 using Registry.Hashing;
 using Registry.Oci;
 using Registry.Storage.Blobs;
+using Registry.Storage.Quotas;
 
 namespace Registry.Storage.Uploads;
 
@@ -13,7 +14,8 @@ namespace Registry.Storage.Uploads;
 /// of the session's own blob, and a commit that happens only once the whole content hashed to the digest the
 /// client named. Until then nothing about the blob is visible to pulls.
 /// </summary>
-public sealed class BlobUploads(StorageClients clients, ContentIndex content, BlobLinks links, RegistryMetrics metrics, TimeProvider time, StagingBuffers buffers)
+public sealed class BlobUploads(
+    StorageClients clients, ContentIndex content, BlobLinks links, RegistryMetrics metrics, TimeProvider time, StagingBuffers buffers, QuotaAdmission quotas)
 {
     /// <summary>Sessions older than this are unknown: Blob storage drops uncommitted blocks after 7 days.</summary>
     public static readonly TimeSpan SessionLifetime = TimeSpan.FromDays(6);
@@ -121,6 +123,11 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
             await CancelAsync(session, cancellationToken);
             return new OciError(Failure.DigestInvalid, $"the uploaded content has digest {sha256}, not {digest}; the upload was discarded");
         }
+        // Refused over quota before anything is committed: the session stays, to complete once there is room.
+        if ((await quotas.AdmitBlobAsync(repository, digest, session.Offset, cancellationToken)).Error is { } overQuota)
+        {
+            return overQuota;
+        }
         var entry = await content.FindAsync(digest, cancellationToken);
         if (entry is not null && await content.AddReferenceAsync(digest, repository, cancellationToken))
         {
@@ -172,6 +179,10 @@ public sealed class BlobUploads(StorageClients clients, ContentIndex content, Bl
         if (actual != digest)
         {
             return new OciError(Failure.DigestInvalid, $"the uploaded content has digest {actual}, not {digest}");
+        }
+        if ((await quotas.AdmitBlobAsync(repository, digest, staged.Value.Length, cancellationToken)).Error is { } overQuota)
+        {
+            return overQuota;
         }
         var entry = await content.FindAsync(digest, cancellationToken);
         if (entry is null || !await content.AddReferenceAsync(digest, repository, cancellationToken))
