@@ -7,7 +7,7 @@ using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Auth;
 
-/// <summary>docs/reliability.md rows 42–45 at the verifier: expiry, audience, issuer, algorithm confusion, embedded keys.</summary>
+/// <summary>docs/reliability.md rows 42–45 at the verifier: expiry, audience, issuer, algorithm confusion, embedded keys; and row F13, an issuer with a skewed clock.</summary>
 public sealed class AccessTokensTests
 {
 
@@ -67,6 +67,28 @@ public sealed class AccessTokensTests
         Assert.Null(await tokens.ValidateAccessAsync(token));
         clock.Now = now;
         Assert.Equal("ci", (await tokens.ValidateAccessAsync(token))!.Subject);
+    }
+
+    /// <summary>
+    /// docs/reliability.md row F13 between instances: a token issued by an instance whose clock is off the verifier's. It
+    /// passes while the verifier's time is inside the token's lifetime (5 minutes) widened by <c>Auth:ClockSkew</c> (30 s)
+    /// at both ends: an issuer 20 s ahead or 5 minutes behind is inside, one 31 s or 5 minutes ahead, or 5.5 minutes
+    /// and a second behind, is outside.
+    /// </summary>
+    [Theory]
+    [InlineData(20, true)]
+    [InlineData(-20, true)]
+    [InlineData(-300, true)]
+    [InlineData(31, false)]
+    [InlineData(300, false)]
+    [InlineData(-331, false)]
+    public async Task F13_TokenFromAnInstanceWhoseClockIsSkewed_IsAcceptedInsideTheLeeway_RejectedOutside(int issuerAheadSeconds, bool accepted)
+    {
+        var pem = Pem();
+        var (verifier, _) = Create(pem: pem);
+        var (issuer, _) = Create(pem: pem, start: Start + TimeSpan.FromSeconds(issuerAheadSeconds));
+        var grant = await verifier.ValidateAccessAsync(issuer.IssueAccess("ci", PullA).Token);
+        Assert.Equal(accepted, grant is not null);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Azure.Core.Pipeline;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Registry.Collection;
@@ -12,16 +13,18 @@ namespace Registry.Tests.Collection;
 /// <summary>
 /// Tables and a container of their own (so a collection run never touches another test's data), served by two
 /// instances on one clock that the test moves past grace periods: <see cref="Pusher"/>, which clients push to and pull
-/// from, and <see cref="Collector"/>, whose <see cref="GarbageCollector"/> the test runs. A gate on the collector's
-/// storage calls holds it at the worst moment of a race.
+/// from, and <see cref="Collector"/>, whose <see cref="GarbageCollector"/> the test runs. The collector reads that clock
+/// through <see cref="CollectorClock"/>, which a test may set apart from the pusher's (a skewed worker). A gate on the
+/// collector's storage calls holds it at the worst moment of a race.
 /// </summary>
 public sealed class CollectedStorage : IAsyncDisposable
 {
-    private CollectedStorage(ExtraRegistry pusher, ExtraRegistry collector, ManualClock clock, StorageGate gate, CallCounter calls)
+    private CollectedStorage(ExtraRegistry pusher, ExtraRegistry collector, ManualClock clock, SkewedClock collectorClock, StorageGate gate, CallCounter calls)
     {
         Pusher = pusher;
         Collector = collector;
         Clock = clock;
+        CollectorClock = collectorClock;
         Gate = gate;
         CollectorCalls = calls;
         Client = new HttpClient(new BearerTokenHandler(pusher.BaseAddress, RegistryFixture.AdminName, RegistryFixture.AdminPassword, followRedirects: false, clock))
@@ -41,6 +44,9 @@ public sealed class CollectedStorage : IAsyncDisposable
 
     public ManualClock Clock { get; }
 
+    /// <summary>The collector's clock: <see cref="Clock"/> plus a skew the test sets (zero unless it does).</summary>
+    public SkewedClock CollectorClock { get; }
+
     public StorageGate Gate { get; }
 
     public CallCounter CollectorCalls { get; }
@@ -54,7 +60,11 @@ public sealed class CollectedStorage : IAsyncDisposable
 
     public StorageClients Storage => Collector.Services.GetRequiredService<StorageClients>();
 
-    public static async Task<CollectedStorage> StartAsync(Azurite storage, params string[] extraSettings)
+    public static Task<CollectedStorage> StartAsync(Azurite storage, params string[] extraSettings) =>
+        StartAsync(storage, configureCollector: null, extraSettings);
+
+    /// <param name="configureCollector">More services of the collector's instance (a log capture, say).</param>
+    public static async Task<CollectedStorage> StartAsync(Azurite storage, Action<WebApplicationBuilder>? configureCollector, params string[] extraSettings)
     {
         var suffix = Guid.NewGuid().ToString("N")[..10];
         string[] settings =
@@ -63,6 +73,7 @@ public sealed class CollectedStorage : IAsyncDisposable
             "--Jobs:InProcess=false", .. extraSettings,
         ];
         var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var collectorClock = new SkewedClock(clock);
         var gate = new StorageGate();
         var calls = new CallCounter();
         var pusher = await ExtraRegistry.StartAsync(storage, settings, builder =>
@@ -74,11 +85,12 @@ public sealed class CollectedStorage : IAsyncDisposable
         });
         var collector = await ExtraRegistry.StartAsync(storage, settings, builder =>
         {
-            builder.Services.AddSingleton<TimeProvider>(clock);
+            builder.Services.AddSingleton<TimeProvider>(collectorClock);
             builder.Services.AddSingleton<HttpPipelinePolicy>(gate);
             builder.Services.AddSingleton<HttpPipelinePolicy>(calls);
+            configureCollector?.Invoke(builder);
         });
-        return new CollectedStorage(pusher, collector, clock, gate, calls);
+        return new CollectedStorage(pusher, collector, clock, collectorClock, gate, calls);
     }
 
     /// <summary>Moves the collector's clock by <paramref name="after"/>, then runs one collection.</summary>
