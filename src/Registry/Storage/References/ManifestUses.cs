@@ -20,7 +20,8 @@ public sealed class ManifestUses(StorageClients clients, TimeProvider time)
     /// <summary>How long a pending row (written ahead of a large manifest's own transaction) counts without its manifest.</summary>
     public static readonly TimeSpan PendingWindow = TimeSpan.FromMinutes(15);
 
-    private const int MaxUsersChecked = 20;
+    /// <summary>Enough users for a refusal's message: once found, the rest are not read.</summary>
+    private const int MaxUsersNamed = 5;
 
     /// <summary>The row that says <paramref name="manifest"/> uses <paramref name="target"/>; pending when written ahead of the manifest.</summary>
     public static TableTransactionAction Record(string partition, Digest target, Digest manifest, bool pending) =>
@@ -41,7 +42,8 @@ public sealed class ManifestUses(StorageClients clients, TimeProvider time)
     /// <summary>
     /// The manifests of the repository that use <paramref name="target"/> now (at most a few, for the message), empty
     /// when none does. A row whose manifest is gone is removed on the way (unless <paramref name="removeStale"/> is false,
-    /// as in a dry run), unless it may belong to a push in progress.
+    /// as in a dry run), unless it may belong to a push in progress. Every row is read until a user is found: however
+    /// many rows of deleted manifests come first, one live user after them keeps the target.
     /// </summary>
     public async Task<IReadOnlyList<ManifestUser>> FindUsersAsync(
         RepositoryName repository, Digest target, CancellationToken cancellationToken, bool removeStale = true)
@@ -50,10 +52,9 @@ public sealed class ManifestUses(StorageClients clients, TimeProvider time)
         var prefix = TableKeys.UsersOf(target);
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {prefix} and RowKey lt {TableKeys.PrefixEnd(prefix)}");
         var users = new List<ManifestUser>();
-        var checkedRows = 0;
-        await foreach (var row in clients.RepositoriesTable.QueryAsync<UsedByEntity>(filter, MaxUsersChecked, cancellationToken: cancellationToken))
+        await foreach (var row in clients.RepositoriesTable.QueryAsync<UsedByEntity>(filter, 100, cancellationToken: cancellationToken))
         {
-            if (++checkedRows > MaxUsersChecked || users.Count >= 5)
+            if (users.Count >= MaxUsersNamed)
             {
                 break;
             }
