@@ -153,8 +153,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
       Storage__ManagedIdentityClientId: identity.properties.clientId
       // The container, tables and queue come from this template; the app does not create them in Azure.
       Storage__CreateIfMissing: 'false'
-      // On a replica too: the owner row the replica writes at start matches the primary's, which the
-      // credential mirror then copies over it, and no password is generated and printed there.
+      // On a replica too: the owner it writes at start has the primary's password (the credential mirror then
+      // copies the primary's row over it), and no password is generated and printed there.
       Auth__AdminPassword: adminPassword
       // NCRONTAB (six fields, seconds first), read by the timer functions' function.json as %JOBS_..._SCHEDULE%.
       JOBS_UPLOAD_CLEANUP_SCHEDULE: '0 0 * * * *'
