@@ -1,7 +1,9 @@
 // `azd up` entry point: a resource group `rg-<environment>` holding the registry's function app (Flex Consumption,
-// custom handler), its user-assigned identity, the primary storage account, Application Insights, the Event Grid
-// topic, and one storage account per replica region. Modules under app/ hold the resources; this file names them
-// and wires them together.
+// custom handler), its user-assigned identity, the primary storage account, Application Insights and the Event Grid
+// topic. With replica regions, also per region a replica registry app with its own identity and storage account
+// (app/replica.bicep), the Key Vault holding the signing key they all share, and the Front Door endpoint that is
+// the one login server of every region. Modules under app/ hold the resources; this file names them and wires them
+// together.
 
 targetScope = 'subscription'
 
@@ -18,8 +20,12 @@ param location string
 @description('Function app name, which is also the first label of its host name; empty picks func-<unique token>.')
 param name string = ''
 
-@description('Regions to keep a replica storage account in (e.g. [\'eastus\', \'westeurope\']); empty: no replication.')
-param replicaRegions string[] = []
+@description('Regions to run a read replica of the registry in, comma-separated (e.g. \'westeurope,eastasia\'; azd: REPLICA_REGIONS); empty: no replication, no Front Door, no Key Vault.')
+param replicaRegions string = ''
+
+@secure()
+@description('With replica regions: the token signing key every region shares, an ES256 (P-256) private key as PEM, base64-encoded on one line (azd: AUTH_SIGNING_KEY_PEM_BASE64, which infra/hooks/preprovision.sh generates). Unused without replicas.')
+param signingKeyPemBase64 string = ''
 
 @secure()
 @minLength(12)
@@ -47,6 +53,15 @@ var replicationQueueName = 'replication'
 var identityName = 'id-${resourceToken}'
 var applicationInsightsName = 'appi-${resourceToken}'
 var storageAccountName = 'st${resourceToken}'
+var topicName = 'evgt-${resourceToken}'
+var vaultName = 'kv-${resourceToken}'
+var signingKeySecretName = 'auth-signing-key-pem'
+var frontDoorProfileName = 'afd-${resourceToken}'
+var frontDoorEndpointName = 'registry-${resourceToken}'
+// `westeurope, EastAsia,` is ['westeurope', 'eastasia']; an empty string is no region.
+var regions = filter(map(split(replicaRegions, ','), region => toLower(trim(region))), region => !empty(region))
+var replicated = !empty(regions)
+var replicaAppNames = [for region in regions: take('${appName}-${region}', 60)]
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
   name: 'rg-${environmentName}'
@@ -88,37 +103,46 @@ module storage 'app/storage.bicep' = {
   ]
 }
 
-module replicas 'app/replica.bicep' = [
-  for region in replicaRegions: {
-    scope: rg
-    params: {
-      name: 'st${uniqueString(resourceToken, region)}'
-      location: region
-      tags: tags
-      appIdentityName: identityName
-    }
-    dependsOn: [
-      identity
-    ]
-  }
-]
-
 module events 'app/events.bicep' = {
   scope: rg
   params: {
-    topicName: 'evgt-${resourceToken}'
+    topicName: topicName
     location: location
     tags: tags
     appIdentityName: identityName
-    deliverToReplicationQueue: !empty(replicaRegions)
-    storageAccountName: storageAccountName
-    replicationQueueName: replicationQueueName
   }
   dependsOn: [
     identity
-    storage
   ]
 }
+
+module signingKey 'app/signing-key.bicep' = if (replicated) {
+  scope: rg
+  params: {
+    vaultName: vaultName
+    secretName: signingKeySecretName
+    location: location
+    tags: tags
+    signingKeyPemBase64: signingKeyPemBase64
+    appIdentityName: identityName
+  }
+  dependsOn: [
+    identity
+  ]
+}
+
+module frontDoor 'app/front-door.bicep' = if (replicated) {
+  scope: rg
+  params: {
+    profileName: frontDoorProfileName
+    endpointName: frontDoorEndpointName
+    tags: tags
+  }
+}
+
+// With replicas every region hands out the Front Door URL (token realm, Registry__PublicUrl), so a token got from
+// one region is for the same registry in all of them.
+var publicUrl = replicated ? 'https://${frontDoor!.outputs.hostName}' : null
 
 module function 'app/function.bicep' = {
   scope: rg
@@ -137,13 +161,62 @@ module function 'app/function.bicep' = {
     queueEndpoint: storage.outputs.queueEndpoint
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     topicEndpoint: events.outputs.endpoint
-    replicaBlobEndpoints: [for (region, i) in replicaRegions: replicas[i].outputs.blobEndpoint]
-    replicaTableEndpoints: [for (region, i) in replicaRegions: replicas[i].outputs.tableEndpoint]
+    publicUrl: publicUrl
+    signingKey: replicated ? { vaultName: vaultName, secretName: signingKeySecretName } : null
     adminPassword: adminPassword
   }
   dependsOn: [
     monitoring
+    // The app reads the signing key at start: the secret and its role exist first.
+    signingKey
   ]
+}
+
+module replicas 'app/replica.bicep' = [
+  for (region, i) in regions: {
+    scope: rg
+    params: {
+      location: region
+      tags: tags
+      names: {
+        identity: 'id-${uniqueString(resourceToken, region)}'
+        storageAccount: 'st${uniqueString(resourceToken, region)}'
+        plan: 'plan-${uniqueString(resourceToken, region)}'
+        app: replicaAppNames[i]
+      }
+      primaryStorageAccountName: storageAccountName
+      primary: {
+        blobEndpoint: storage.outputs.blobEndpoint
+        tableEndpoint: storage.outputs.tableEndpoint
+        url: 'https://${function.outputs.defaultHostName}'
+      }
+      topicName: topicName
+      signingKeyVaultName: vaultName
+      signingKeySecretName: signingKeySecretName
+      publicUrl: publicUrl!
+      applicationInsightsName: applicationInsightsName
+      deploymentContainerName: deploymentContainerName
+      replicationQueueName: replicationQueueName
+      maximumInstanceCount: maximumInstanceCount
+      instanceMemoryMB: instanceMemoryMB
+      adminPassword: adminPassword
+    }
+    dependsOn: [
+      monitoring
+      // The vault and the secret the replica's role is scoped to.
+      signingKey
+    ]
+  }
+]
+
+module frontDoorRoutes 'app/front-door-routes.bicep' = if (replicated) {
+  scope: rg
+  params: {
+    profileName: frontDoorProfileName
+    endpointName: frontDoorEndpointName
+    primaryHostName: function.outputs.defaultHostName
+    replicaOrigins: [for (region, i) in regions: { name: region, hostName: replicas[i].outputs.defaultHostName }]
+  }
 }
 
 output AZURE_LOCATION string = location
@@ -156,5 +229,10 @@ output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
 output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
 output AZURE_EVENTGRID_TOPIC_NAME string = events.outputs.name
 output AZURE_EVENTGRID_TOPIC_ENDPOINT string = events.outputs.endpoint
-output REGISTRY_URL string = 'https://${function.outputs.defaultHostName}'
-output REGISTRY_LOGIN_SERVER string = function.outputs.defaultHostName
+// The login server: Front Door's endpoint with replicas, the app's own host name without.
+output REGISTRY_URL string = publicUrl ?? 'https://${function.outputs.defaultHostName}'
+output REGISTRY_LOGIN_SERVER string = replicated ? frontDoor!.outputs.hostName : function.outputs.defaultHostName
+// Where replicas forward writes; also where the primary is reached past Front Door.
+output REGISTRY_PRIMARY_URL string = 'https://${function.outputs.defaultHostName}'
+// Read by infra/hooks/deploy-replicas.sh, which deploys the package azd deployed to the primary to these apps too.
+output REPLICA_FUNCTION_APP_NAMES string = join(replicaAppNames, ',')

@@ -52,3 +52,14 @@ func roleFor(roleDefinitionGuid string, principalId string) roleAssignmentProper
   principalType: 'ServicePrincipal'
   roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionGuid)
 }
+
+@export()
+@description('What a replica app is told about its primary: where to read its storage, and where to forward writes.')
+type primaryRegistryType = {
+  @description('The primary account\'s blob endpoint (read with Storage Blob Data Reader).')
+  blobEndpoint: string
+  @description('The primary account\'s table endpoint (read with Storage Table Data Reader).')
+  tableEndpoint: string
+  @description('The primary registry\'s own URL (its function app host name), where the replica forwards writes.')
+  url: string
+}

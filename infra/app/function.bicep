@@ -1,7 +1,8 @@
 // The Flex Consumption plan and the function app that runs the registry as a custom handler, with every app
 // setting the registry and the Functions host read. All identity-based: no key or connection string is set.
+// Deployed once for the primary and once per replica region; a replica is the same app with `primary` given.
 
-import { tagsType } from 'conventions.bicep'
+import { primaryRegistryType, tagsType } from 'conventions.bicep'
 
 param appName string
 param planName string
@@ -24,13 +25,18 @@ param blobEndpoint string
 param tableEndpoint string
 param queueEndpoint string
 param deploymentContainerUrl string
+
+@description('Event Grid topic the primary publishes to. Not set on a replica, whose events are the primary\'s, already published once.')
 param topicEndpoint string
 
-@description('Blob endpoints of the replica accounts, in replicaRegions order.')
-param replicaBlobEndpoints string[]
+@description('The URL clients reach the registry at (the Front Door endpoint with replicas); absent: this app\'s own host name.')
+param publicUrl string?
 
-@description('Table endpoints of the replica accounts, in the same order.')
-param replicaTableEndpoints string[]
+@description('The Key Vault secret holding the token signing key (PEM) every region shares; absent: the key is kept in table `auth`.')
+param signingKey { vaultName: string, secretName: string }?
+
+@description('Set on a replica: the primary it reads and forwards writes to. Absent on the primary.')
+param primary primaryRegistryType?
 
 @secure()
 @description('Password of the registry\'s owner credential.')
@@ -61,8 +67,9 @@ resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
 resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
   name: appName
   location: location
-  // azd deploy finds the app to deploy the `registry` service of azure.yaml to by this tag.
-  tags: union(tags, { 'azd-service-name': 'registry' })
+  // azd deploy finds the app to deploy the `registry` service of azure.yaml to by this tag. Only the primary has it:
+  // azd refuses a service whose tag is on several resources, so replicas get the package from a postdeploy hook.
+  tags: primary == null ? union(tags, { 'azd-service-name': 'registry' }) : tags
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
@@ -73,6 +80,8 @@ resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // The identity that resolves @Microsoft.KeyVault(...) settings: the app has no system-assigned one.
+    keyVaultReferenceIdentity: identity.id
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
@@ -126,40 +135,60 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
 resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
   parent: functionApp
   name: 'appsettings'
-  properties: {
-    // Functions host storage, identity-based: the host reads AzureWebJobsStorage__* as one connection.
-    AzureWebJobsStorage__accountName: storageAccountName
-    AzureWebJobsStorage__credential: 'managedidentity'
-    AzureWebJobsStorage__clientId: identity.properties.clientId
-    APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
-    // DefaultAzureCredential in the registry picks the user-assigned identity by this.
-    AZURE_CLIENT_ID: identity.properties.clientId
-    // The host parses this as a long (bytes) and applies it before forwarding to the handler; its default is
-    // 100 MB, too small for image layers. 10 GiB here; the registry streams bodies, so memory does not grow with it.
-    FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '10737418240'
-    Registry__PublicUrl: 'https://${functionApp.properties.defaultHostName}'
-    Storage__BlobServiceUri: blobEndpoint
-    Storage__TableServiceUri: tableEndpoint
-    Storage__ManagedIdentityClientId: identity.properties.clientId
-    // The container, tables and queue come from this template; the app does not create them in Azure.
-    Storage__CreateIfMissing: 'false'
-    Auth__AdminPassword: adminPassword
-    Events__TopicEndpoint: topicEndpoint
-    Replication__BlobServiceUris: join(replicaBlobEndpoints, ',')
-    Replication__TableServiceUris: join(replicaTableEndpoints, ',')
-    // NCRONTAB (six fields, seconds first), read by the timer functions' function.json as %JOBS_..._SCHEDULE%.
-    JOBS_UPLOAD_CLEANUP_SCHEDULE: '0 0 * * * *'
-    JOBS_GARBAGE_COLLECTION_SCHEDULE: '0 30 3 * * *'
-    JOBS_RETENTION_SCHEDULE: '0 0 3 * * *'
-    // The events sweep: what an instance left in an outbox is published within a minute.
-    JOBS_EVENTS_SCHEDULE: '0 * * * * *'
-    // On a replica, the primary's credentials copied every minute (elsewhere the run does nothing).
-    JOBS_REPLICATE_CREDENTIALS_SCHEDULE: '0 * * * * *'
-    // The queue trigger's identity-based connection `ReplicationQueue` (queue `replication`).
-    ReplicationQueue__queueServiceUri: queueEndpoint
-    ReplicationQueue__credential: 'managedidentity'
-    ReplicationQueue__clientId: identity.properties.clientId
-  }
+  properties: union(
+    {
+      // Functions host storage, identity-based: the host reads AzureWebJobsStorage__* as one connection.
+      AzureWebJobsStorage__accountName: storageAccountName
+      AzureWebJobsStorage__credential: 'managedidentity'
+      AzureWebJobsStorage__clientId: identity.properties.clientId
+      APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+      // DefaultAzureCredential in the registry picks the user-assigned identity by this.
+      AZURE_CLIENT_ID: identity.properties.clientId
+      // The host parses this as a long (bytes) and applies it before forwarding to the handler; its default is
+      // 100 MB, too small for image layers. 10 GiB here; the registry streams bodies, so memory does not grow with it.
+      FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '10737418240'
+      Registry__PublicUrl: publicUrl ?? 'https://${functionApp.properties.defaultHostName}'
+      Storage__BlobServiceUri: blobEndpoint
+      Storage__TableServiceUri: tableEndpoint
+      Storage__ManagedIdentityClientId: identity.properties.clientId
+      // The container, tables and queue come from this template; the app does not create them in Azure.
+      Storage__CreateIfMissing: 'false'
+      // On a replica too: the owner it writes at start has the primary's password (the credential mirror then
+      // copies the primary's row over it), and no password is generated and printed there.
+      Auth__AdminPassword: adminPassword
+      // NCRONTAB (six fields, seconds first), read by the timer functions' function.json as %JOBS_..._SCHEDULE%.
+      JOBS_UPLOAD_CLEANUP_SCHEDULE: '0 0 * * * *'
+      JOBS_GARBAGE_COLLECTION_SCHEDULE: '0 30 3 * * *'
+      JOBS_RETENTION_SCHEDULE: '0 0 3 * * *'
+      // The events sweep: what an instance left in an outbox is published within a minute.
+      JOBS_EVENTS_SCHEDULE: '0 * * * * *'
+      // On a replica, the primary's credentials copied every minute (elsewhere the run does nothing).
+      JOBS_REPLICATE_CREDENTIALS_SCHEDULE: '0 * * * * *'
+      // The queue trigger's identity-based connection `ReplicationQueue` (queue `replication` in this app's account).
+      ReplicationQueue__queueServiceUri: queueEndpoint
+      ReplicationQueue__credential: 'managedidentity'
+      ReplicationQueue__clientId: identity.properties.clientId
+    },
+    // Each condition below is known before deployment, so `bicep snapshot` (and What-If) resolve the settings.
+    primary == null ? { Events__TopicEndpoint: topicEndpoint } : {},
+    // Every region signs and verifies tokens with this one key, so a token from one region works in all of them.
+    // Versionless: the app follows the secret's current version.
+    signingKey == null
+      ? {}
+      : {
+          Auth__SigningKeyPem: '@Microsoft.KeyVault(VaultName=${signingKey!.vaultName};SecretName=${signingKey!.secretName})'
+        },
+    primary == null
+      ? {}
+      : {
+          // The primary's storage, read with this app's identity (reader roles there, see replica.bicep).
+          Replication__Primary__BlobServiceUri: primary!.blobEndpoint
+          Replication__Primary__TableServiceUri: primary!.tableEndpoint
+          Replication__Primary__ManagedIdentityClientId: identity.properties.clientId
+          // Writes sent to this region are forwarded there, with the client's credentials.
+          Replication__PrimaryUrl: primary!.url
+        }
+  )
 }
 
 output name string = functionApp.name

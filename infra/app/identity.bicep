@@ -1,4 +1,4 @@
-// The one user-assigned identity the function app uses for everything: host storage, deployment package,
+// The one user-assigned identity the primary function app uses for everything: host storage, deployment package,
 // registry data, the replication queue trigger and publishing events.
 
 import { tagsType } from 'conventions.bicep'

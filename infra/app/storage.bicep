@@ -1,6 +1,7 @@
-// The primary storage account: registry data (container `registry`, the registry's tables), the Functions host's
-// own storage (AzureWebJobsStorage), the deployment package container, and the `replication` queue that Event
-// Grid fills and the queue trigger drains. It also grants the app's identity its data roles here.
+// One region's storage account, the primary's or a replica's: registry data (container `registry`, the registry's
+// tables), the Functions host's own storage (AzureWebJobsStorage), the deployment package container, and the
+// `replication` queue that Event Grid fills (on a replica) and the queue trigger drains. It also grants that
+// region's app identity its data roles here: the only account the app writes.
 
 import { hardenedStorageProperties, registryContainerName, registryTableNames, roleFor, tagsType } from 'conventions.bicep'
 

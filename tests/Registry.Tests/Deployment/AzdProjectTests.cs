@@ -42,13 +42,63 @@ public sealed class AzdProjectTests
         var outputs = (await InfraTemplate.TemplateAsync()).GetProperty("outputs");
 
         foreach (var name in new[] { "AZURE_LOCATION", "AZURE_TENANT_ID", "AZURE_RESOURCE_GROUP", "REGISTRY_URL", "REGISTRY_LOGIN_SERVER",
-                     "AZURE_FUNCTION_APP_NAME", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_EVENTGRID_TOPIC_NAME" })
+                     "REGISTRY_PRIMARY_URL", "AZURE_FUNCTION_APP_NAME", "AZURE_STORAGE_ACCOUNT_NAME", "AZURE_EVENTGRID_TOPIC_NAME",
+                     "REPLICA_FUNCTION_APP_NAMES" })
         {
             Assert.True(outputs.TryGetProperty(name, out var output), $"main.bicep has no output {name}");
             Assert.Equal("string", output.GetProperty("type").GetString());
         }
-        Assert.StartsWith("[format('https://{0}'", outputs.GetProperty("REGISTRY_URL").GetProperty("value").GetString(), StringComparison.Ordinal);
-        Assert.Contains("defaultHostName", outputs.GetProperty("REGISTRY_LOGIN_SERVER").GetProperty("value").GetString(), StringComparison.Ordinal);
+        // The login server is Front Door's endpoint with replicas, the app's host name without.
+        var url = outputs.GetProperty("REGISTRY_URL").GetProperty("value").GetString()!;
+        var loginServer = outputs.GetProperty("REGISTRY_LOGIN_SERVER").GetProperty("value").GetString()!;
+        Assert.Equal("[coalesce(if(variables('replicated'), format('https://{0}', reference('frontDoor').outputs.hostName.value), null()), format('https://{0}', reference('function').outputs.defaultHostName.value))]", url);
+        Assert.Equal("[if(variables('replicated'), reference('frontDoor').outputs.hostName.value, reference('function').outputs.defaultHostName.value)]", loginServer);
+        Assert.Equal("[join(variables('replicaAppNames'), ',')]", outputs.GetProperty("REPLICA_FUNCTION_APP_NAMES").GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task MainParameters_TakeReplicaRegionsAndTheSigningKeyFromTheAzdEnvironment()
+    {
+        using var file = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(InfraTemplate.InfraDirectory, "main.parameters.json")));
+        var given = file.RootElement.GetProperty("parameters");
+        var declared = (await InfraTemplate.TemplateAsync()).GetProperty("parameters");
+
+        // azd substitutes ${NAME} from the environment before it reads the file, so an array parameter could not
+        // take `azd env set REPLICA_REGIONS westeurope,eastasia`: the template takes one comma-separated string.
+        Assert.Equal("${REPLICA_REGIONS}", given.GetProperty("replicaRegions").GetProperty("value").GetString());
+        Assert.Equal("string", declared.GetProperty("replicaRegions").GetProperty("type").GetString());
+        Assert.Equal("", declared.GetProperty("replicaRegions").GetProperty("defaultValue").GetString());
+        Assert.Equal("${AUTH_SIGNING_KEY_PEM_BASE64}", given.GetProperty("signingKeyPemBase64").GetProperty("value").GetString());
+        Assert.Equal("securestring", declared.GetProperty("signingKeyPemBase64").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task AzureYamlHooks_RunExecutableScriptsThatUseTheNamesTheTemplateAndParametersDefine()
+    {
+        var lines = await File.ReadAllLinesAsync(Path.Combine(RepoPaths.Root, "azure.yaml"));
+        var runs = lines.Select(l => l.Split('#')[0].Trim()).Where(l => l.StartsWith("run:", StringComparison.Ordinal))
+            .Select(l => l["run:".Length..].Trim()).ToList();
+        var outputs = (await InfraTemplate.TemplateAsync()).GetProperty("outputs");
+
+        Assert.Equal(["./infra/hooks/preprovision.sh", "./infra/hooks/deploy-replicas.sh"], runs);
+        foreach (var run in runs)
+        {
+            var path = Path.Combine(RepoPaths.Root, run);
+            Assert.True(File.Exists(path), $"azure.yaml runs {run}, which does not exist");
+            // azd runs them with sh; the execute bit lets them run by hand as well.
+            Assert.True(OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) & UnixFileMode.UserExecute) != 0, $"{run} is not executable");
+        }
+        var preprovision = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "infra", "hooks", "preprovision.sh"));
+        Assert.Contains("REPLICA_REGIONS", preprovision, StringComparison.Ordinal);
+        Assert.Contains("azd env set AUTH_SIGNING_KEY_PEM_BASE64", preprovision, StringComparison.Ordinal);
+        // A P-256 key: the registry signs ES256.
+        Assert.Contains("ec_paramgen_curve:P-256", preprovision, StringComparison.Ordinal);
+        var deploy = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "infra", "hooks", "deploy-replicas.sh"));
+        foreach (var output in new[] { "REPLICA_FUNCTION_APP_NAMES", "AZURE_RESOURCE_GROUP" })
+        {
+            Assert.Contains("$" + output, deploy.Replace("${", "$", StringComparison.Ordinal), StringComparison.Ordinal);
+            Assert.True(outputs.TryGetProperty(output, out _), $"deploy-replicas.sh reads {output}, which main.bicep does not output");
+        }
     }
 
     /// <summary>
