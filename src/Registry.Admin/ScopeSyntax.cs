@@ -11,10 +11,10 @@ namespace Registry.Admin;
 internal static class ScopeSyntax
 {
     private const string ScopeExample = "e.g. --scope 'app/*=pull,push'";
-    private const string ActionList = "pull, push, delete, metadata-read, metadata-write or *";
+    private const string ActionList = "pull, push, create (push without moving an existing tag), delete, metadata-read, metadata-write or *";
 
     // The order actions are stored and shown in.
-    private static readonly string[] ActionOrder = [Actions.Pull, Actions.Push, Actions.Delete, Actions.MetadataRead, Actions.MetadataWrite];
+    private static readonly string[] ActionOrder = [Actions.Pull, Actions.Push, Actions.Create, Actions.Delete, Actions.MetadataRead, Actions.MetadataWrite];
 
     /// <summary>The rules <paramref name="scopes"/> spell; empty when there is a problem (then <paramref name="problems"/> says which).</summary>
     public static IReadOnlyList<AccessRule> ParseRules(IReadOnlyList<string> scopes, List<string> problems)

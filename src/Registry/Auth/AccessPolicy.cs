@@ -129,7 +129,8 @@ public sealed class AccessPolicy(
         {
             return true;
         }
-        if (action == Actions.MetadataRead && Allows(caller, repository, Actions.Pull))
+        if ((action == Actions.MetadataRead && Allows(caller, repository, Actions.Pull))
+            || (action == Actions.Create && Allows(caller, repository, Actions.Push)))
         {
             return true;
         }
@@ -161,15 +162,22 @@ public sealed class AccessPolicy(
     /// </summary>
     public async Task<AccessDecision> DecideAsync(Caller caller, string repository, IReadOnlyList<string> actions, CancellationToken cancellationToken)
     {
-        if (!Enabled || actions.All(a => Allows(caller, repository, a)))
+        if (!Enabled || actions.All(a => Satisfies(caller, repository, a)))
         {
             return AccessDecision.Allow(caller);
         }
         caller = await WithAnonymousPullAsync(caller, cancellationToken);
-        return actions.All(a => Allows(caller, repository, a))
+        return actions.All(a => Satisfies(caller, repository, a))
             ? AccessDecision.Allow(caller)
             : AccessDecision.Refuse(caller, new ResourceAccess("repository", repository, actions));
     }
+
+    /// <summary>
+    /// Whether a route that needs <paramref name="action"/> may go on: push is satisfied by create, whose caller the
+    /// handler then keeps from moving an existing tag (the challenge still names push, so clients ask for what they do).
+    /// </summary>
+    private bool Satisfies(Caller caller, string repository, string action) =>
+        Allows(caller, repository, action) || (action == Actions.Push && Allows(caller, repository, Actions.Create));
 
     /// <summary>Any authenticated caller may go on (the <c>/v2/</c> check docker login makes); anonymous pull grants pulls, never a login.</summary>
     public AccessDecision DecideAuthenticated(Caller caller) =>
@@ -206,7 +214,11 @@ public sealed class AccessPolicy(
             return requested with { Actions = [] };
         }
         var wanted = requested.Actions.Contains(Actions.All) ? Actions.Known.ToList() : requested.Actions.Where(Actions.Known.Contains);
-        return requested with { Actions = wanted.Where(a => Allows(caller, requested.Name, a)).Distinct().ToList() };
+        // Push asked by a create-only token is granted as create.
+        var granted = wanted
+            .Select(a => a == Actions.Push && !Allows(caller, requested.Name, a) ? Actions.Create : a)
+            .Where(a => Allows(caller, requested.Name, a));
+        return requested with { Actions = granted.Distinct().ToList() };
     }
 
     private static bool RuleAllows(RegistryToken token, string repository, string action) =>

@@ -9,6 +9,13 @@ public static class Actions
     public const string Push = "push";
     public const string Delete = "delete";
 
+    /// <summary>
+    /// Push new content and create tags, but never move or replace a tag that exists (RELIABILITY row 47): a create-only
+    /// principal, as for CI jobs that publish releases. Implied by push; a token that asks for push and holds only this
+    /// is granted this.
+    /// </summary>
+    public const string Create = "create";
+
     /// <summary>List tags and referrers without pulling content (implied by pull).</summary>
     public const string MetadataRead = "metadata-read";
 
@@ -17,7 +24,7 @@ public static class Actions
 
     public const string All = "*";
 
-    public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal) { Pull, Push, Delete, MetadataRead, MetadataWrite };
+    public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal) { Pull, Push, Create, Delete, MetadataRead, MetadataWrite };
 }
 
 /// <summary>One scope-map rule: the actions granted on repositories matching <see cref="Pattern"/>.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Registry.Auth;
 using Registry.Events;
 using Registry.Oci;
 using Registry.Replication;
@@ -8,9 +9,15 @@ using Registry.Storage.Tags;
 
 namespace Registry.Http;
 
-/// <summary><c>/v2/&lt;name&gt;/manifests/&lt;reference&gt;</c>: by tag or by digest.</summary>
+/// <summary>
+/// <c>/v2/&lt;name&gt;/manifests/&lt;reference&gt;</c>: by tag or by digest. A PUT by digest may name tags to point at
+/// it (<c>?tag=a&amp;tag=b</c>, the distribution spec's draft form), each answered with an <c>OCI-Tag</c> header.
+/// </summary>
 public static class ManifestHandlers
 {
+    /// <summary>The most tags one PUT by digest may name.</summary>
+    public const int MaxTagsPerPush = 10;
+
     public static async Task GetAsync(HttpContext context, RepositoryName name, string reference)
     {
         var store = context.RequestServices.GetRequiredService<ManifestStore>();
@@ -45,7 +52,7 @@ public static class ManifestHandlers
         }
     }
 
-    public static async Task PutAsync(HttpContext context, RepositoryName name, string reference)
+    public static async Task PutAsync(HttpContext context, RepositoryName name, string reference, RequestParameters query)
     {
         var parsed = ManifestReference.Parse(reference);
         var (tag, expected) = (parsed.Tag, parsed.Digest);
@@ -55,6 +62,11 @@ public static class ManifestHandlers
                 reference.StartsWith("sha256:", StringComparison.Ordinal) || reference.StartsWith("sha512:", StringComparison.Ordinal)
                     ? parsed.Problem
                     : new OciError(Failure.ManifestInvalid, "the reference is neither a tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}) nor a sha256/sha512 digest"));
+            return;
+        }
+        if (QueryTags(query, tag) is not { } tags)
+        {
+            await OciResponses.ErrorAsync(context, Failure.ManifestInvalid, TagsProblem(query, tag));
             return;
         }
 
@@ -77,14 +89,33 @@ public static class ManifestHandlers
             await OciResponses.ErrorAsync(context, Failure.ManifestInvalid, string.Join("; ", problems.Take(20)));
             return;
         }
-        var stored = await context.RequestServices.GetRequiredService<ManifestStore>().PutAsync(name, tag, digest, document, body, RequestOrigin.Of(context), context.RequestAborted);
-        if (!stored.Succeeded)
+        var store = context.RequestServices.GetRequiredService<ManifestStore>();
+        var (origin, createOnly) = (RequestOrigin.Of(context), MayOnlyCreateTags(context, name));
+        var stored = await store.PutAsync(name, tag ?? (tags.Count > 0 ? tags[0] : null), digest, document, body, origin, context.RequestAborted, createOnly);
+        // Further tags of a PUT by digest, in order: one that is refused stops the rest, and its error names it.
+        var refused = stored.Error;
+        foreach (var more in tags.Skip(1))
         {
-            await OciResponses.WriteErrorAsync(context, stored.Error);
+            if (refused is not null)
+            {
+                break;
+            }
+            refused = (await store.RetagAsync(name, more, digest, TagMoveActions.Push, origin, context.RequestAborted, createOnly)).Error;
+        }
+        if (stored.Succeeded)
+        {
+            context.RequestServices.GetRequiredService<EventDispatcher>().Notify(name);
+        }
+        if (refused is not null)
+        {
+            await OciResponses.WriteErrorAsync(context, refused);
             return;
         }
-        context.RequestServices.GetRequiredService<EventDispatcher>().Notify(name);
         var response = context.Response;
+        foreach (var named in tags)
+        {
+            response.Headers.Append("OCI-Tag", named.Value);
+        }
         response.StatusCode = StatusCodes.Status201Created;
         response.ContentLength = 0;
         response.Headers.Location = $"/v2/{name}/manifests/{digest}";
@@ -93,6 +124,38 @@ public static class ManifestHandlers
         {
             response.Headers["OCI-Subject"] = subject.Digest.Value;
         }
+    }
+
+    /// <summary>The tags a PUT names in its query: none for a PUT by tag; null when one is malformed or there are too many.</summary>
+    private static List<Tag>? QueryTags(RequestParameters query, Tag? byTag)
+    {
+        var texts = query.All("tag");
+        if (texts.Count > 0 && (byTag is not null || texts.Count > MaxTagsPerPush))
+        {
+            return null;
+        }
+        var tags = new List<Tag>();
+        foreach (var text in texts)
+        {
+            if (!Tag.TryParse(text, out var parsed))
+            {
+                return null;
+            }
+            tags.Add(parsed);
+        }
+        return [.. tags.Distinct()];
+    }
+
+    private static string TagsProblem(RequestParameters query, Tag? byTag) =>
+        byTag is not null ? $"?tag= names tags for a PUT by digest; this PUT is by tag {byTag}"
+        : query.All("tag").Count > MaxTagsPerPush ? $"a PUT may name at most {MaxTagsPerPush} tags"
+        : $"?tag= must be tags ([a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}): {string.Join(", ", query.All("tag").Where(t => !Tag.TryParse(t, out _)))} is not";
+
+    /// <summary>Whether the caller holds create but not push on the repository (RELIABILITY row 47): then it may create tags, never move one.</summary>
+    private static bool MayOnlyCreateTags(HttpContext context, RepositoryName name)
+    {
+        var policy = context.RequestServices.GetRequiredService<AccessPolicy>();
+        return policy.Enabled && context.Features.Get<RegistryRequest>()?.Caller is { } caller && !policy.Allows(caller, name.Value, Actions.Push);
     }
 
     public static async Task DeleteAsync(HttpContext context, RepositoryName name, string reference)

@@ -17,6 +17,9 @@ namespace Registry.Http;
 /// </summary>
 public static class RegistryEndpoints
 {
+    /// <summary>Query parameters a request may repeat: a PUT of a manifest by digest names each tag with one <c>tag</c>.</summary>
+    private static readonly IReadOnlySet<string> MultiValuedQuery = new HashSet<string>(StringComparer.Ordinal) { "tag" };
+
     public static IEndpointRouteBuilder MapRegistry(this IEndpointRouteBuilder endpoints)
     {
         var v2 = endpoints.MapGroup("/v2");
@@ -61,7 +64,7 @@ public static class RegistryEndpoints
             return;
         }
         // The query string is read once, strictly, for every route; handlers take their parameters from it.
-        var query = RequestParameters.FromQuery(context.Request, null, out var problem);
+        var query = RequestParameters.FromQuery(context.Request, MultiValuedQuery, out var problem);
         if (query is null)
         {
             await OciResponses.WriteErrorAsync(context, QueryError(problem!));
@@ -129,7 +132,7 @@ public static class RegistryEndpoints
             (RouteKind.Referrers, "GET") => () => ListingHandlers.ReferrersAsync(context, name, route.Argument, query),
             (RouteKind.TagHistory, "GET") => () => ListingHandlers.TagHistoryAsync(context, name, route.Argument, query),
             (RouteKind.Manifest, "GET" or "HEAD") => () => ManifestHandlers.GetAsync(context, name, route.Argument),
-            (RouteKind.Manifest, "PUT") => () => ManifestHandlers.PutAsync(context, name, route.Argument),
+            (RouteKind.Manifest, "PUT") => () => ManifestHandlers.PutAsync(context, name, route.Argument, query),
             (RouteKind.Manifest, "DELETE") => () => ManifestHandlers.DeleteAsync(context, name, route.Argument),
             (RouteKind.Blob, "GET" or "HEAD") => () => BlobHandlers.GetAsync(context, name, route.Argument),
             (RouteKind.Blob, "DELETE") => () => BlobHandlers.DeleteAsync(context, name, route.Argument),

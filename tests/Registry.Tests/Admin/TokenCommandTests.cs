@@ -56,7 +56,7 @@ public sealed class TokenCommandTests(AdminStorage storage)
     }
 
     [Theory]
-    [InlineData("unknown action 'fly'; actions are pull, push, delete, metadata-read, metadata-write or *", "--scope", "app/*=pull,fly")]
+    [InlineData("unknown action 'fly'; actions are pull, push, create (push without moving an existing tag), delete, metadata-read, metadata-write or *", "--scope", "app/*=pull,fly")]
     [InlineData("has no '=': a scope is <pattern>=<actions>", "--scope", "app")]
     [InlineData("'App/*' is not a repository pattern: use '*', '<name>/*' or a repository name", "--scope", "App/*=pull")]
     [InlineData("'app/**' is not a repository pattern", "--scope", "app/**=pull")]

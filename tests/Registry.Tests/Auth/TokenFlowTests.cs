@@ -273,14 +273,4 @@ public sealed class TokenFlowTests(RegistryFixture registry)
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal([mine], doc.RootElement.GetProperty("repositories").EnumerateArray().Select(e => e.GetString()));
     }
-
-    /// <summary>Sends every request with one fixed Bearer token.</summary>
-    private sealed class BearerHeader(string token) : DelegatingHandler(new HttpClientHandler { AllowAutoRedirect = false })
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            return base.SendAsync(request, cancellationToken);
-        }
-    }
 }

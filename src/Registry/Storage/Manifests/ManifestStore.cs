@@ -114,8 +114,10 @@ public sealed class ManifestStore(
     /// disagrees with what is stored, and with 403 DENIED when the tag is locked and points elsewhere or a storage quota
     /// covering the repository is exceeded.
     /// </summary>
+    /// <param name="createOnly">The caller may create tags but not move them (scope action <c>create</c>): an existing tag that points elsewhere is 403 DENIED.</param>
     public async Task<Outcome<Digest>> PutAsync(
-        RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, ChangeOrigin origin, CancellationToken cancellationToken)
+        RepositoryName repository, Tag? tag, Digest digest, ManifestDocument document, byte[] body, ChangeOrigin origin, CancellationToken cancellationToken,
+        bool createOnly = false)
     {
         // The tag is read while the references are checked: its move is conditional on this read (a tag this instance
         // does not know is presumed new, and read only if the insert finds it).
@@ -130,7 +132,7 @@ public sealed class ManifestStore(
         {
             return missing;
         }
-        if (state is not null && await tags.RefuseMoveAsync(repository, state, digest, cancellationToken) is { } locked)
+        if (state is not null && await tags.RefuseMoveAsync(repository, state, digest, cancellationToken, createOnly) is { } locked)
         {
             return locked;
         }
@@ -158,7 +160,7 @@ public sealed class ManifestStore(
                     }
                 }
             }
-            if (await SubmitWithMoveAsync(repository, partition, digest, fitsOne ? targets : [], writes, Writes, state, target, origin, cancellationToken) is { } failed)
+            if (await SubmitWithMoveAsync(repository, partition, digest, fitsOne ? targets : [], writes, Writes, state, target, origin, createOnly, cancellationToken) is { } failed)
             {
                 return failed;
             }
@@ -192,7 +194,7 @@ public sealed class ManifestStore(
     private async Task<OciError?> SubmitWithMoveAsync(
         RepositoryName repository, string partition, Digest digest, IReadOnlyList<(Digest Digest, string Row, CachedKind Kind)> targets,
         List<TableTransactionAction> writes, Func<List<TableTransactionAction>> rewrite, TagState? state, TagTarget target, ChangeOrigin origin,
-        CancellationToken cancellationToken)
+        bool createOnly, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -209,7 +211,7 @@ public sealed class ManifestStore(
                     $"tag {state!.Tag} was changed {attempt} times by concurrent requests while this push was written; nothing was written, try again");
             }
             state = await tags.ReadAsync(repository, state!.Tag, cancellationToken);
-            if (await tags.RefuseMoveAsync(repository, state, digest, cancellationToken) is { } lockedMeanwhile)
+            if (await tags.RefuseMoveAsync(repository, state, digest, cancellationToken, createOnly) is { } lockedMeanwhile)
             {
                 return lockedMeanwhile;
             }
@@ -557,8 +559,9 @@ public sealed class ManifestStore(
     /// its history and event rows. Done when it points there (also when it did already); MANIFEST_UNKNOWN when the
     /// repository has no such manifest; 403 DENIED when the tag is locked; 503 when it kept changing meanwhile.
     /// </summary>
+    /// <param name="createOnly">As for <see cref="PutAsync"/>: the tag may be created, never moved.</param>
     public async Task<Outcome<Done>> RetagAsync(
-        RepositoryName repository, Tag tag, Digest digest, string action, ChangeOrigin origin, CancellationToken cancellationToken)
+        RepositoryName repository, Tag tag, Digest digest, string action, ChangeOrigin origin, CancellationToken cancellationToken, bool createOnly = false)
     {
         var partition = TableKeys.Repository(repository);
         var row = TableKeys.Manifest(digest);
@@ -573,7 +576,7 @@ public sealed class ManifestStore(
         for (var attempt = 1; ; attempt++)
         {
             var state = await tags.ReadAsync(repository, tag, cancellationToken);
-            if (await tags.RefuseMoveAsync(repository, state, digest, cancellationToken) is { } locked)
+            if (await tags.RefuseMoveAsync(repository, state, digest, cancellationToken, createOnly) is { } locked)
             {
                 return locked;
             }

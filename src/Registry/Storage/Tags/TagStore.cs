@@ -83,13 +83,20 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
 
     /// <summary>
     /// 403 DENIED when pointing <paramref name="state"/>'s tag at <paramref name="target"/> (null: deleting it) would move
-    /// a locked tag, or an existing tag an immutability rule covers; null when the move may go ahead.
+    /// a locked tag, an existing tag an immutability rule covers, or (<paramref name="createOnly"/>: the caller may only
+    /// create tags) any existing tag; null when the move may go ahead.
     /// </summary>
-    internal async ValueTask<OciError?> RefuseMoveAsync(RepositoryName repository, TagState state, Digest? target, CancellationToken cancellationToken)
+    internal async ValueTask<OciError?> RefuseMoveAsync(
+        RepositoryName repository, TagState state, Digest? target, CancellationToken cancellationToken, bool createOnly = false)
     {
         if (state.Digest is null || (state.Digest == target && target is not null))
         {
             return null;
+        }
+        if (createOnly)
+        {
+            return new OciError(Failure.Denied,
+                $"tag {state.Tag} of {repository} exists (it points at {state.Digest}) and this caller may only create tags (scope action 'create'); moving it needs push");
         }
         var verb = target is null ? "deleted" : "moved";
         if (state.Locked)
