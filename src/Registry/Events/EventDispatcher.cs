@@ -55,6 +55,10 @@ public sealed partial class EventDispatcher : BackgroundService
     // the lease (a notice that finds it busy then needs no retry of its own: that drain looks again before it ends).
     private readonly ConcurrentDictionary<string, long> _notices = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _draining = new(StringComparer.Ordinal);
+    // Per repository: when its last drain started (a notice within Events:BatchWindow of it waits for the rest of the
+    // window), and the timer of a notice so waiting.
+    private readonly ConcurrentDictionary<string, long> _lastDrain = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ITimer> _waiting = new(StringComparer.Ordinal);
 
     public EventDispatcher(Outbox outbox, EventSinks sinks, IOptions<EventsOptions> options, RegistryMetrics metrics, TimeProvider time, ILogger<EventDispatcher> logger)
     {
@@ -71,10 +75,38 @@ public sealed partial class EventDispatcher : BackgroundService
         }
         var key = TableKeys.Repository(repository);
         _notices.AddOrUpdate(key, 1, static (_, count) => count + 1);
-        if (_queued.TryAdd(key, 0))
+        if (!_queued.TryAdd(key, 0))
+        {
+            return; // a drain is already asked for, and reads the outbox after this change committed
+        }
+        if (_lastDrain.Count > 10_000)
+        {
+            foreach (var (stale, at) in _lastDrain)
+            {
+                if (_time.GetElapsedTime(at) > _options.BatchWindow)
+                {
+                    _lastDrain.TryRemove(new KeyValuePair<string, long>(stale, at));
+                }
+            }
+        }
+        var wait = _lastDrain.TryGetValue(key, out var last) ? _options.BatchWindow - _time.GetElapsedTime(last) : TimeSpan.Zero;
+        if (wait <= TimeSpan.Zero)
         {
             _signals.Writer.TryWrite(repository);
+            return;
         }
+        ITimer? timer = null;
+        timer = _time.CreateTimer(_ =>
+        {
+            // Unless a drain read the outbox meanwhile and took this notice with it (see DrainAsync).
+            if (_waiting.TryRemove(new KeyValuePair<string, ITimer>(key, timer!)))
+            {
+                timer!.Dispose();
+                _signals.Writer.TryWrite(repository);
+            }
+        }, null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _waiting[key] = timer;
+        timer.Change(wait, Timeout.InfiniteTimeSpan);
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -86,10 +118,18 @@ public sealed partial class EventDispatcher : BackgroundService
         {
             await foreach (var repository in _signals.Reader.ReadAllAsync(stoppingToken))
             {
-                _queued.TryRemove(TableKeys.Repository(repository), out _);
+                var key = TableKeys.Repository(repository);
+                _queued.TryRemove(key, out _);
+                _lastDrain[key] = _time.GetTimestamp();
+                if (_draining.ContainsKey(key))
+                {
+                    // A drain of this instance holds the lease: it reads the outbox again before it gives the lease up
+                    // (its notices count changed), so this notice costs no lease attempt.
+                    continue;
+                }
                 try
                 {
-                    if (await DrainAsync(repository, stoppingToken) == DrainResult.Busy && !_draining.ContainsKey(TableKeys.Repository(repository)))
+                    if (await DrainAsync(repository, stoppingToken) == DrainResult.Busy && !_draining.ContainsKey(key))
                     {
                         // Another drain holds the lease and may have read the outbox before this change committed.
                         Defer(repository, new Delivery(DeliveryOutcome.RetryLater, _options.RetryBase, "another publisher is draining"));
@@ -135,17 +175,22 @@ public sealed partial class EventDispatcher : BackgroundService
         var key = TableKeys.Repository(repository);
         _draining[key] = 0;
         long seen = 0;
-        var drained = false;
+        bool deferred = false, released = false;
         try
         {
             while (true)
             {
+                if (_waiting.TryRemove(key, out var waiting))
+                {
+                    // A notice waiting for its batch window: the read below comes after its change committed.
+                    waiting.Dispose();
+                    _queued.TryRemove(key, out _);
+                }
                 seen = Notices(key);
                 var pending = await _outbox.PendingAsync(repository, BatchSize, cancellationToken);
                 if (pending.Count == 0)
                 {
                     Succeeded(repository);
-                    drained = true;
                     return DrainResult.Drained;
                 }
                 var delivery = await _sinks.SendAsync(RegistryEvents.Batch(pending, _options.Source ?? "registry"), cancellationToken);
@@ -157,22 +202,24 @@ public sealed partial class EventDispatcher : BackgroundService
                 }
                 if (delivery.Outcome == DeliveryOutcome.Delivered)
                 {
-                    await _outbox.MarkSentAsync(pending, cancellationToken);
+                    // All there was when it read, and no change came through this instance since: the lease goes with
+                    // the moves, in their transaction, and no read is needed to find nothing.
+                    var last = pending.Count < BatchSize && Notices(key) == seen;
+                    await _outbox.MarkSentAsync(pending, last ? lease : null, cancellationToken);
+                    released = last;
                     var now = _time.GetUtcNow();
                     foreach (var row in pending)
                     {
                         _metrics.RecordEventPublished(now - row.OccurredOn);
                     }
+                    if (last)
+                    {
+                        Succeeded(repository);
+                        return DrainResult.Drained;
+                    }
                     if (!await _outbox.RenewAsync(lease, LeaseTime, cancellationToken))
                     {
                         return DrainResult.Busy; // it expired and another publisher took over: it drains the rest
-                    }
-                    if (pending.Count < BatchSize && Notices(key) == seen)
-                    {
-                        // All there was when it read, and no change came through this instance since: no read to find nothing.
-                        Succeeded(repository);
-                        drained = true;
-                        return DrainResult.Drained;
                     }
                     continue;
                 }
@@ -188,16 +235,22 @@ public sealed partial class EventDispatcher : BackgroundService
                     }
                 }
                 Defer(repository, delivery);
+                deferred = true;
                 return DrainResult.Deferred;
             }
         }
         finally
         {
-            await _outbox.ReleaseAsync(lease, CancellationToken.None);
-            _draining.TryRemove(key, out _);
-            if (drained && !_notices.TryRemove(new KeyValuePair<string, long>(key, seen)) && Notices(key) != seen)
+            if (!released)
             {
-                Notify(repository); // a change notified while this drain was ending: its notice may have found the lease still held
+                await _outbox.ReleaseAsync(lease, CancellationToken.None);
+            }
+            _draining.TryRemove(key, out _);
+            if (!deferred && !_notices.TryRemove(new KeyValuePair<string, long>(key, seen)) && Notices(key) != seen)
+            {
+                // A change notified while this drain was ending (or had lost its lease): its notice found the lease
+                // held by this drain and left it to it. (A deferred drain's timer reads the outbox again anyway.)
+                Notify(repository);
             }
         }
     }
@@ -228,6 +281,10 @@ public sealed partial class EventDispatcher : BackgroundService
     public override void Dispose()
     {
         foreach (var (_, (_, timer)) in _deferred)
+        {
+            timer.Dispose();
+        }
+        foreach (var (_, timer) in _waiting)
         {
             timer.Dispose();
         }

@@ -31,6 +31,14 @@ public sealed class EventsOptions
     /// <summary>How long published events are kept (for <c>registry-admin events</c> and replay).</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// The least time between the starts of two drains of one repository on one instance: a change that comes sooner
+    /// waits for the rest of it, so a repository pushed to often publishes several events with one lease, one read of
+    /// its outbox, one call per sink and one transaction of moves. A change to a repository quiet for longer publishes
+    /// at once. Zero drains on every change.
+    /// </summary>
+    public TimeSpan BatchWindow { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Deadline of one publish call to a sink.</summary>
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -28,6 +28,10 @@ public sealed class EventsOptionsValidator : IValidateOptions<EventsOptions>
         {
             problems.Add("Events:RetryBase must be positive and Events:RetryMax at least as long");
         }
+        if (options.BatchWindow < TimeSpan.Zero || options.BatchWindow > TimeSpan.FromSeconds(30))
+        {
+            problems.Add("Events:BatchWindow must be between 00:00:00 and 00:00:30 (the delay it may add to an event)");
+        }
         if (options.SendTimeout <= TimeSpan.Zero)
         {
             problems.Add("Events:SendTimeout must be positive");

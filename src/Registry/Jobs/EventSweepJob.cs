@@ -62,7 +62,7 @@ public sealed class EventSweepJob(
         await foreach (var marker in outbox.MarkersAsync(cancellationToken))
         {
             var rows = await outbox.RowsAsync(marker.Key, TableKeys.EventPrefix, null, 1000, cancellationToken);
-            await outbox.MarkSentAsync(rows, cancellationToken);
+            await outbox.MarkSentAsync(rows, release: null, cancellationToken);
             settled += rows.Count;
             pruned += await outbox.PruneSentAsync(marker.Key, time.GetUtcNow() - options.Value.Retention, cancellationToken);
             await outbox.TryUnmarkAsync(marker, cancellationToken);

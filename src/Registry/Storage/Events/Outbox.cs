@@ -18,6 +18,9 @@ public sealed class Outbox(StorageClients clients, TimeProvider time)
 {
     private static readonly string[] Kept = [TableKeys.EventPrefix, TableKeys.SentPrefix, TableKeys.DeadPrefix];
 
+    /// <summary>Events moved in one transaction: two actions each, of the 100 an entity-group transaction may hold.</summary>
+    public const int MovesPerTransaction = 50;
+
     private readonly PartitionMarkers _markers = new(() => clients.RepositoriesTable, TableKeys.EventsPartition, time);
 
     /// <summary>Marks <paramref name="repository"/> as having events; call before the transaction that adds one.</summary>
@@ -151,23 +154,45 @@ public sealed class Outbox(StorageClients clients, TimeProvider time)
         }
     }
 
-    /// <summary>Moves acknowledged events to <c>sent:</c> rows. An event another publisher moved first is skipped.</summary>
-    public async Task MarkSentAsync(IReadOnlyList<EventEntity> events, CancellationToken cancellationToken)
+    /// <summary>
+    /// Moves acknowledged events to <c>sent:</c> rows. An event another publisher moved first is skipped. With
+    /// <paramref name="release"/>, the lease is given up in the last move's transaction (one call, not two), or on its
+    /// own when that transaction is full or failed; either way the lease is no longer this holder's when it returns.
+    /// </summary>
+    public async Task MarkSentAsync(IReadOnlyList<EventEntity> events, PublishingLease? release, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        foreach (var chunk in events.Chunk(50))
+        var chunks = events.Chunk(MovesPerTransaction).ToList();
+        var releaseWithLast = release is not null && chunks.Count > 0 && chunks[^1].Length < MovesPerTransaction;
+        for (var i = 0; i < chunks.Count; i++)
         {
+            var chunk = chunks[i];
+            var actions = chunk.SelectMany(e => Move(e, TableKeys.SentPrefix, now, e.LastError)).ToList();
+            var releasing = releaseWithLast && i == chunks.Count - 1;
+            if (releasing)
+            {
+                actions.Add(new(TableTransactionActionType.Delete, new TableEntity(release!.Partition, TableKeys.EventLeaseRow), release.ETag));
+            }
             try
             {
-                await clients.RepositoriesTable.SubmitTransactionAsync(chunk.SelectMany(e => Move(e, TableKeys.SentPrefix, now, e.LastError)), cancellationToken);
+                await clients.RepositoriesTable.SubmitTransactionAsync(actions, cancellationToken);
+                if (releasing)
+                {
+                    return;
+                }
             }
             catch (TableTransactionFailedException e) when (e.Status is 404 or 412 or 409)
             {
+                // An event moved by another publisher, or (releasing) a lease taken over: each row on its own.
                 foreach (var single in chunk)
                 {
                     await TryMoveAsync(single, TableKeys.SentPrefix, null, cancellationToken);
                 }
             }
+        }
+        if (release is not null)
+        {
+            await ReleaseAsync(release, cancellationToken);
         }
     }
 
