@@ -24,6 +24,7 @@ internal static class BenchmarkRunner
         new LargePushWorkload(),
         new LargePullWorkload(),
         new MemoryWorkload(),
+        new StalledUploadsWorkload(),
     ];
 
     public static async Task<int> MainAsync(string[] args, TextWriter output, TextWriter progress, CancellationToken cancellationToken)

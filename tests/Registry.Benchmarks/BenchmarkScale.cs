@@ -23,6 +23,9 @@ internal sealed record BenchmarkScale
         ReadsAtMany = 2000,
         UntouchedImages = 1000,
         DeletedImages = 10,
+        StalledUploads = 150,
+        StallBursts = 3,
+        StallTrimAfter = null,
     };
 
     public static readonly BenchmarkScale Short = new()
@@ -43,6 +46,9 @@ internal sealed record BenchmarkScale
         ReadsAtMany = 200,
         UntouchedImages = 50,
         DeletedImages = 3,
+        StalledUploads = 20,
+        StallBursts = 2,
+        StallTrimAfter = TimeSpan.FromSeconds(2),
     };
 
     public required bool IsShort { get; init; }
@@ -82,6 +88,17 @@ internal sealed record BenchmarkScale
 
     /// <summary>The images deleted before the collection run that is measured, over either registry.</summary>
     public required int DeletedImages { get; init; }
+
+    /// <summary>The stalled-uploads workload: uploads per burst, each stalling after 1 MiB, and bursts one after another.</summary>
+    public required int StalledUploads { get; init; }
+
+    public required int StallBursts { get; init; }
+
+    /// <summary>
+    /// The registry's <c>Uploads:StagingTrimAfter</c> in that workload: null keeps the default (2 minutes, which waits
+    /// out the storage connections' idle timeout); short mode shortens it, as its figures are not held to goals.
+    /// </summary>
+    public required TimeSpan? StallTrimAfter { get; init; }
 
     /// <summary>A size in the report's words: "1 GiB", "8 MiB".</summary>
     public static string Size(long bytes) => bytes >= 1024 * MiB && bytes % (1024 * MiB) == 0 ? $"{bytes / (1024 * MiB)} GiB" : $"{bytes / MiB} MiB";

@@ -65,6 +65,15 @@ internal sealed class OciClient : IDisposable
         await Expect.StatusAsync(put, HttpStatusCode.Created, "monolithic upload PUT");
     }
 
+    /// <summary>POST of a new upload session; its Location (relative, as the registry answers).</summary>
+    public async Task<Uri> StartUploadAsync(string repository, CancellationToken cancellationToken)
+    {
+        using var empty = new ByteArrayContent([]);
+        using var start = await _http.PostAsync(new Uri($"/v2/{repository}/blobs/uploads/", UriKind.Relative), empty, cancellationToken);
+        await Expect.StatusAsync(start, HttpStatusCode.Accepted, "upload POST");
+        return start.Headers.Location ?? throw new InvalidOperationException("upload POST answered without Location");
+    }
+
     public async Task PutManifestAsync(string repository, string reference, byte[] manifest, CancellationToken cancellationToken)
     {
         using var body = new ByteArrayContent(manifest);
@@ -164,14 +173,6 @@ internal sealed class OciClient : IDisposable
             using var put = await _http.PutAsync(WithDigest(afterPatch, digest), empty, cancellationToken);
             await Expect.StatusAsync(put, HttpStatusCode.Created, "upload PUT");
         }
-    }
-
-    private async Task<Uri> StartUploadAsync(string repository, CancellationToken cancellationToken)
-    {
-        using var empty = new ByteArrayContent([]);
-        using var start = await _http.PostAsync(new Uri($"/v2/{repository}/blobs/uploads/", UriKind.Relative), empty, cancellationToken);
-        await Expect.StatusAsync(start, HttpStatusCode.Accepted, "upload POST");
-        return start.Headers.Location ?? throw new InvalidOperationException("upload POST answered without Location");
     }
 
     private static Uri WithDigest(Uri location, string digest)

@@ -25,6 +25,9 @@ internal sealed class TokenHandler(Uri registry, OwnerCredentials owner, HttpMes
     public Task PrepareAsync(IEnumerable<string> repositories, CancellationToken cancellationToken) =>
         Task.WhenAll(repositories.Select(r => TokenAsync(RepositoryScope(r), cancellationToken)));
 
+    /// <summary>A pull-and-push Bearer token for <paramref name="repository"/>, for requests sent over raw sockets.</summary>
+    public Task<string> BearerAsync(string repository, CancellationToken cancellationToken) => TokenAsync(RepositoryScope(repository), cancellationToken);
+
     public static string RepositoryScope(string repository) => $"repository:{repository}:pull,push";
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)

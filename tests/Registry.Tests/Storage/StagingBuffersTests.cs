@@ -15,6 +15,8 @@ public sealed class StagingBuffersTests
 {
     private const int Block = BlockStager.BlockSize;
 
+    private static readonly TimeSpan TrimAfter = new UploadOptions().StagingTrimAfter;
+
     private static StagingBuffers Budget(long bytes, TimeSpan wait, TimeProvider time) =>
         new(Options.Create(new UploadOptions { StagingMemoryBytes = bytes, StagingWait = wait }), time, NullLogger<StagingBuffers>.Instance);
 
@@ -94,7 +96,7 @@ public sealed class StagingBuffersTests
         var burst = RentAndReturn(budget, 32);
         Assert.Equal(32L * Block, budget.BytesIdle);
         Assert.All(RentAndReturn(budget, 32), block => Assert.Contains(burst, kept => ReferenceEquals(kept.Target, block.Target)));
-        clock.Advance(StagingBuffers.TrimAfter - TimeSpan.FromSeconds(1));
+        clock.Advance(TrimAfter - TimeSpan.FromSeconds(1));
         Assert.Equal(32L * Block, budget.BytesIdle);
         clock.Advance(TimeSpan.FromSeconds(1));
         GC.Collect();
@@ -114,10 +116,10 @@ public sealed class StagingBuffersTests
         RentAndReturn(budget, 32);
         var held = budget.TryRent()!;
 
-        clock.Advance(StagingBuffers.TrimAfter * 2);
+        clock.Advance(TrimAfter * 2);
         Assert.Equal(31L * Block, budget.BytesIdle);
         budget.Return(held);
-        clock.Advance(StagingBuffers.TrimAfter - TimeSpan.FromSeconds(1));
+        clock.Advance(TrimAfter - TimeSpan.FromSeconds(1));
         Assert.Equal(32L * Block, budget.BytesIdle);
         clock.Advance(TimeSpan.FromSeconds(1));
 
@@ -134,6 +136,7 @@ public sealed class StagingBuffersTests
             BodyIdleTimeout = TimeSpan.Zero,
             StagingMemoryBytes = Block - 1,
             StagingWait = TimeSpan.FromSeconds(-1),
+            StagingTrimAfter = TimeSpan.Zero,
         });
 
         Assert.True(validator.Validate(null, new UploadOptions()).Succeeded);
@@ -141,7 +144,8 @@ public sealed class StagingBuffersTests
         Assert.Collection(result.Failures!,
             f => Assert.StartsWith("Uploads:BodyIdleTimeout is 00:00:00; set", f, StringComparison.Ordinal),
             f => Assert.StartsWith("Uploads:StagingMemoryBytes is 4194303; set", f, StringComparison.Ordinal),
-            f => Assert.StartsWith("Uploads:StagingWait is -00:00:01; set", f, StringComparison.Ordinal));
+            f => Assert.StartsWith("Uploads:StagingWait is -00:00:01; set", f, StringComparison.Ordinal),
+            f => Assert.StartsWith("Uploads:StagingTrimAfter is 00:00:00; set", f, StringComparison.Ordinal));
     }
 
     /// <summary>Rents <paramref name="count"/> blocks and returns them all; only weak references leave this frame.</summary>

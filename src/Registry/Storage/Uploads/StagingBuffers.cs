@@ -16,24 +16,24 @@ namespace Registry.Storage.Uploads;
 /// freed while requests wait go to them first, in order.</para>
 ///
 /// <para>Returned blocks are kept for the next uploads, so the blocks in use and kept never exceed the budget however
-/// bursts follow each other. Once no block has been in use for <see cref="TrimAfter"/>, all but
+/// bursts follow each other. Once no block has been in use for <see cref="UploadOptions.StagingTrimAfter"/>, all but
 /// <see cref="MaxIdleBlocks"/> are dropped and, when that dropped at least <see cref="CollectAfterDroppedBlocks"/>, one
 /// aggressive collection gives their memory back to the operating system. Why the collection and why the delay, as
 /// measured: the GC keeps dropped arrays' space committed even after a full collection (150 dropped blocks: 228 of 234 MB still
 /// resident; an aggressive collection: 82 MB, in 48 ms with 50 MB live), and each idle storage connection refers to the
 /// last block it sent until the SDK's HTTP client closes it, after one minute idle
-/// (<c>SocketsHttpHandler.PooledConnectionIdleTimeout</c>); <see cref="TrimAfter"/> is twice that.</para>
+/// (<c>SocketsHttpHandler.PooledConnectionIdleTimeout</c>); <see cref="UploadOptions.StagingTrimAfter"/> is twice that.</para>
 /// </summary>
 public sealed partial class StagingBuffers : IDisposable
 {
     public const int MaxIdleBlocks = 8;
     public const int CollectAfterDroppedBlocks = 16;
-    public static readonly TimeSpan TrimAfter = TimeSpan.FromMinutes(2);
 
     private readonly SemaphoreSlim _free;
     private readonly ConcurrentStack<byte[]> _idle = new();
     private readonly ITimer _trim;
     private readonly TimeSpan _wait;
+    private readonly TimeSpan _trimAfter;
     private readonly TimeProvider _time;
     private readonly ILogger<StagingBuffers> _logger;
     private int _idleCount;
@@ -44,6 +44,7 @@ public sealed partial class StagingBuffers : IDisposable
         Capacity = (int)Math.Clamp(options.Value.StagingMemoryBytes / BlockStager.BlockSize, 1, int.MaxValue);
         _free = new SemaphoreSlim(Capacity, Capacity);
         _wait = options.Value.StagingWait;
+        _trimAfter = options.Value.StagingTrimAfter;
         _time = time;
         _logger = logger;
         _trim = time.CreateTimer(static buffers => ((StagingBuffers)buffers!).Trim(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -84,7 +85,7 @@ public sealed partial class StagingBuffers : IDisposable
         _free.Release();
         if (_free.CurrentCount == Capacity)
         {
-            _trim.Change(TrimAfter, Timeout.InfiniteTimeSpan);
+            _trim.Change(_trimAfter, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -94,7 +95,7 @@ public sealed partial class StagingBuffers : IDisposable
         _free.Dispose();
     }
 
-    /// <summary>Once the budget has been unused for <see cref="TrimAfter"/>: drops the idle blocks beyond <see cref="MaxIdleBlocks"/>.</summary>
+    /// <summary>Once the budget has been unused for <see cref="UploadOptions.StagingTrimAfter"/>: drops the idle blocks beyond <see cref="MaxIdleBlocks"/>.</summary>
     private void Trim()
     {
         var dropped = 0;

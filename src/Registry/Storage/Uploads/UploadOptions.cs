@@ -22,6 +22,12 @@ public sealed class UploadOptions
 
     /// <summary>How long a new upload waits for a free staging block before it is refused with 429.</summary>
     public TimeSpan StagingWait { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long no staging block must have been in use before the kept ones beyond a few are dropped and their memory
+    /// given back (<see cref="StagingBuffers"/> says why two minutes). Shorter only for measurements and tests.
+    /// </summary>
+    public TimeSpan StagingTrimAfter { get; set; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>Checks <see cref="UploadOptions"/> at start-up and names every setting that is out of range.</summary>
@@ -29,6 +35,7 @@ public sealed class UploadOptionsValidator : IValidateOptions<UploadOptions>
 {
     public static readonly TimeSpan MaxBodyIdleTimeout = TimeSpan.FromHours(1);
     public static readonly TimeSpan MaxStagingWait = TimeSpan.FromMinutes(5);
+    public static readonly TimeSpan MaxStagingTrimAfter = TimeSpan.FromHours(1);
 
     public ValidateOptionsResult Validate(string? name, UploadOptions options)
     {
@@ -45,6 +52,10 @@ public sealed class UploadOptionsValidator : IValidateOptions<UploadOptions>
         if (options.StagingWait < TimeSpan.Zero || options.StagingWait > MaxStagingWait)
         {
             problems.Add($"{UploadOptions.Section}:{nameof(UploadOptions.StagingWait)} is {options.StagingWait:c}; set a time from 00:00:00 (refuse at once) to {MaxStagingWait:c}");
+        }
+        if (options.StagingTrimAfter <= TimeSpan.Zero || options.StagingTrimAfter > MaxStagingTrimAfter)
+        {
+            problems.Add($"{UploadOptions.Section}:{nameof(UploadOptions.StagingTrimAfter)} is {options.StagingTrimAfter:c}; set a time above zero and at most {MaxStagingTrimAfter:c}, such as 00:02:00");
         }
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
