@@ -3,12 +3,13 @@ using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 using Microsoft.Extensions.Options;
 
 namespace Registry.Storage;
 
 /// <summary>
-/// The Azure clients for the registry's container and tables, built once from <see cref="StorageOptions"/>, on first
+/// The Azure clients for the registry's container, tables and queue service, built once from <see cref="StorageOptions"/>, on first
 /// use: creating them costs about a tenth of a second of a cold start (the Azure SDK loads and compiles), and the
 /// answers that need no storage (the <c>/v2/</c> challenge) do not wait for it. Missing settings throw at once.
 /// </summary>
@@ -54,6 +55,14 @@ public sealed class StorageClients
     /// <summary>Policies an operator sets (retention, immutability), one partition per kind.</summary>
     public TableClient PoliciesTable => _clients.Value.Policies;
 
+    /// <summary>
+    /// The account's queue service, where a deployed replica's <c>replication</c> queue is; null when no queue endpoint
+    /// is known (a connection string with explicit endpoints but no <c>QueueEndpoint</c>, or a blob endpoint that is not
+    /// of the <c>.blob.</c> form and no <see cref="StorageOptions.QueueServiceUri"/>). No queue is created here: the
+    /// IaC creates <c>replication</c>, the Functions host <c>replication-poison</c>.
+    /// </summary>
+    public QueueServiceClient? QueueService => _clients.Value.QueueService;
+
     public async Task CreateIfMissingAsync(CancellationToken cancellationToken)
     {
         await Task.WhenAll(
@@ -71,18 +80,28 @@ public sealed class StorageClients
         blobOptions.Retry.NetworkTimeout = o.NetworkTimeout;
         var tableOptions = new TableClientOptions { RetryPolicy = new StorageRetryPolicy(blobService: false, o, time) };
         tableOptions.Retry.NetworkTimeout = o.NetworkTimeout;
+        var queueOptions = new QueueClientOptions { RetryPolicy = new StorageRetryPolicy(blobService: false, o, time) };
+        queueOptions.Retry.NetworkTimeout = o.NetworkTimeout;
         foreach (var policy in policies)
         {
             blobOptions.AddPolicy(policy, HttpPipelinePosition.BeforeTransport);
             tableOptions.AddPolicy(policy, HttpPipelinePosition.BeforeTransport);
+            queueOptions.AddPolicy(policy, HttpPipelinePosition.BeforeTransport);
         }
 
         BlobServiceClient blobService;
         TableServiceClient tableService;
+        QueueServiceClient? queueService;
         if (!string.IsNullOrEmpty(o.ConnectionString))
         {
             blobService = new BlobServiceClient(o.ConnectionString, blobOptions);
             tableService = new TableServiceClient(o.ConnectionString, tableOptions);
+            queueService = new QueueServiceClient(o.ConnectionString, queueOptions);
+            // A connection string without a queue endpoint (nor an account name to derive one from) gives a client with no URI.
+            if (string.IsNullOrEmpty(queueService.Uri?.OriginalString))
+            {
+                queueService = null;
+            }
         }
         else
         {
@@ -92,6 +111,7 @@ public sealed class StorageClients
             });
             blobService = new BlobServiceClient(o.BlobServiceUri, credential, blobOptions);
             tableService = new TableServiceClient(o.TableServiceUri, credential, tableOptions);
+            queueService = QueueServiceUriOf(o) is { } queueUri ? new QueueServiceClient(queueUri, credential, queueOptions) : null;
         }
         return new Clients(
             blobService,
@@ -100,10 +120,27 @@ public sealed class StorageClients
             tableService.GetTableClient(o.BlobsTable),
             tableService.GetTableClient(o.AuthTable),
             tableService.GetTableClient(o.AuditTable),
-            tableService.GetTableClient(o.PoliciesTable));
+            tableService.GetTableClient(o.PoliciesTable),
+            queueService);
+    }
+
+    /// <summary><see cref="StorageOptions.QueueServiceUri"/>, else the queue endpoint of the blob endpoint's account.</summary>
+    internal static Uri? QueueServiceUriOf(StorageOptions o)
+    {
+        if (o.QueueServiceUri is not null || o.BlobServiceUri is null)
+        {
+            return o.QueueServiceUri;
+        }
+        var labels = o.BlobServiceUri.Host.Split('.');
+        if (labels.Length < 3 || !labels[1].Equals("blob", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        labels[1] = "queue";
+        return new UriBuilder(o.BlobServiceUri) { Host = string.Join('.', labels) }.Uri;
     }
 
     private sealed record Clients(
         BlobServiceClient BlobService, BlobContainerClient Container, TableClient Repositories, TableClient Blobs, TableClient Auth, TableClient Audit,
-        TableClient Policies);
+        TableClient Policies, QueueServiceClient? QueueService);
 }
