@@ -9,13 +9,16 @@ using Microsoft.Extensions.Options;
 namespace Registry.Storage;
 
 /// <summary>
-/// The Azure clients for the registry's container, tables and queue service, built once from <see cref="StorageOptions"/>, on first
-/// use: creating them costs about a tenth of a second of a cold start (the Azure SDK loads and compiles), and the
-/// answers that need no storage (the <c>/v2/</c> challenge) do not wait for it. Missing settings throw at once.
+/// The Azure clients for the registry's container and tables (and the account's queue service), built once from
+/// <see cref="StorageOptions"/>, on first use: creating them costs about a tenth of a second of a cold start (the Azure
+/// SDK loads and compiles), and the answers that need no storage (the <c>/v2/</c> challenge) do not wait for it. The
+/// queue client, which only <c>registry-admin</c> uses, is built apart, on its own first use: the app never builds it.
+/// Missing settings throw at once.
 /// </summary>
 public sealed class StorageClients
 {
     private readonly Lazy<Clients> _clients;
+    private readonly Lazy<QueueServiceClient?> _queueService;
 
     /// <param name="extraPolicies">
     /// Added to every client next to the transport (telemetry, and the fault injection of tests): they see each try as
@@ -34,6 +37,7 @@ public sealed class StorageClients
         var policies = extraPolicies.ToList();
         var clock = time ?? TimeProvider.System;
         _clients = new Lazy<Clients>(() => Create(o, policies, clock));
+        _queueService = new Lazy<QueueServiceClient?>(() => CreateQueueService(o, policies, clock));
     }
 
     public BlobServiceClient BlobService => _clients.Value.BlobService;
@@ -61,7 +65,7 @@ public sealed class StorageClients
     /// of the <c>.blob.</c> form and no <see cref="StorageOptions.QueueServiceUri"/>). No queue is created here: the
     /// IaC creates <c>replication</c>, the Functions host <c>replication-poison</c>.
     /// </summary>
-    public QueueServiceClient? QueueService => _clients.Value.QueueService;
+    public QueueServiceClient? QueueService => _queueService.Value;
 
     public async Task CreateIfMissingAsync(CancellationToken cancellationToken)
     {
@@ -80,38 +84,24 @@ public sealed class StorageClients
         blobOptions.Retry.NetworkTimeout = o.NetworkTimeout;
         var tableOptions = new TableClientOptions { RetryPolicy = new StorageRetryPolicy(blobService: false, o, time) };
         tableOptions.Retry.NetworkTimeout = o.NetworkTimeout;
-        var queueOptions = new QueueClientOptions { RetryPolicy = new StorageRetryPolicy(blobService: false, o, time) };
-        queueOptions.Retry.NetworkTimeout = o.NetworkTimeout;
         foreach (var policy in policies)
         {
             blobOptions.AddPolicy(policy, HttpPipelinePosition.BeforeTransport);
             tableOptions.AddPolicy(policy, HttpPipelinePosition.BeforeTransport);
-            queueOptions.AddPolicy(policy, HttpPipelinePosition.BeforeTransport);
         }
 
         BlobServiceClient blobService;
         TableServiceClient tableService;
-        QueueServiceClient? queueService;
         if (!string.IsNullOrEmpty(o.ConnectionString))
         {
             blobService = new BlobServiceClient(o.ConnectionString, blobOptions);
             tableService = new TableServiceClient(o.ConnectionString, tableOptions);
-            queueService = new QueueServiceClient(o.ConnectionString, queueOptions);
-            // A connection string without a queue endpoint (nor an account name to derive one from) gives a client with no URI.
-            if (string.IsNullOrEmpty(queueService.Uri?.OriginalString))
-            {
-                queueService = null;
-            }
         }
         else
         {
-            TokenCredential credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions
-            {
-                ManagedIdentityClientId = o.ManagedIdentityClientId,
-            });
+            var credential = Credential(o);
             blobService = new BlobServiceClient(o.BlobServiceUri, credential, blobOptions);
             tableService = new TableServiceClient(o.TableServiceUri, credential, tableOptions);
-            queueService = QueueServiceUriOf(o) is { } queueUri ? new QueueServiceClient(queueUri, credential, queueOptions) : null;
         }
         return new Clients(
             blobService,
@@ -120,9 +110,28 @@ public sealed class StorageClients
             tableService.GetTableClient(o.BlobsTable),
             tableService.GetTableClient(o.AuthTable),
             tableService.GetTableClient(o.AuditTable),
-            tableService.GetTableClient(o.PoliciesTable),
-            queueService);
+            tableService.GetTableClient(o.PoliciesTable));
     }
+
+    private static QueueServiceClient? CreateQueueService(StorageOptions o, List<HttpPipelinePolicy> policies, TimeProvider time)
+    {
+        var queueOptions = new QueueClientOptions { RetryPolicy = new StorageRetryPolicy(blobService: false, o, time) };
+        queueOptions.Retry.NetworkTimeout = o.NetworkTimeout;
+        foreach (var policy in policies)
+        {
+            queueOptions.AddPolicy(policy, HttpPipelinePosition.BeforeTransport);
+        }
+        if (string.IsNullOrEmpty(o.ConnectionString))
+        {
+            return QueueServiceUriOf(o) is { } queueUri ? new QueueServiceClient(queueUri, Credential(o), queueOptions) : null;
+        }
+        var queueService = new QueueServiceClient(o.ConnectionString, queueOptions);
+        // A connection string without a queue endpoint (nor an account name to derive one from) gives a client with no URI.
+        return string.IsNullOrEmpty(queueService.Uri?.OriginalString) ? null : queueService;
+    }
+
+    private static DefaultAzureCredential Credential(StorageOptions o) =>
+        new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = o.ManagedIdentityClientId });
 
     /// <summary><see cref="StorageOptions.QueueServiceUri"/>, else the queue endpoint of the blob endpoint's account.</summary>
     internal static Uri? QueueServiceUriOf(StorageOptions o)
@@ -142,5 +151,5 @@ public sealed class StorageClients
 
     private sealed record Clients(
         BlobServiceClient BlobService, BlobContainerClient Container, TableClient Repositories, TableClient Blobs, TableClient Auth, TableClient Audit,
-        TableClient Policies, QueueServiceClient? QueueService);
+        TableClient Policies);
 }
