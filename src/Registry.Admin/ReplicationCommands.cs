@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Replication;
 
@@ -27,7 +28,9 @@ internal static class ReplicationCommands
             p.GetValue(primary) is { } value ? [new("Replication:Primary:ConnectionString", value)] : [];
         verify.SetAction(AdminCli.Handler(connectionString, (c, p, ct) => VerifyAsync(c, p.GetValue(repair), ct), PrimarySetting));
         var status = new Command("status",
-            "This replica (--connection-string) against its primary: events the primary has not delivered, the lag (age of the oldest), events it gave up, and the differences by kind.")
+            "This replica (--connection-string) against its primary: events the primary has not delivered, the lag (age of the oldest), events it gave up, " +
+            "the backlog of the replica's own 'replication' queue (messages, poison messages, age of the oldest; 'not-used' without that queue), " +
+            "and the differences by kind. Exit code 0 whatever it finds: 'verify' fails on differences.")
         {
             primary,
         };
@@ -46,14 +49,40 @@ internal static class ReplicationCommands
         var lag = status.OldestPending is { } oldest ? DateTimeOffset.UtcNow - oldest : TimeSpan.Zero;
         await context.Output.WriteLineAsync($"pending-events\t{status.PendingEvents}");
         await context.Output.WriteLineAsync($"lag-seconds\t{Math.Max(0, lag.TotalSeconds):0}");
-        await context.Output.WriteLineAsync($"oldest-pending\t{(status.OldestPending is { } at ? at.ToString("O", System.Globalization.CultureInfo.InvariantCulture) : "-")}");
+        await context.Output.WriteLineAsync($"oldest-pending\t{(status.OldestPending is { } at ? at.ToString("O", CultureInfo.InvariantCulture) : "-")}");
         await context.Output.WriteLineAsync($"dead-events\t{status.DeadEvents}");
+        await WriteQueueAsync(context, status.Queue);
         foreach (var kind in new[] { "missing-manifest", "missing-tag", "tag-differs", "extra-tag", "extra-manifest" })
         {
             await context.Output.WriteLineAsync($"{kind}\t{status.Verification.Differences.Count(d => d.Kind == kind)}");
         }
         await context.Error.WriteLineAsync(status.Verification.Summary);
         return AdminCli.Ok;
+    }
+
+    /// <summary>
+    /// The replica's queue: <c>queue-pending</c>, <c>queue-poison</c>, <c>queue-age-seconds</c> and <c>queue-oldest</c>
+    /// (of the oldest visible message), each <c>not-used</c> when the account has no <c>replication</c> queue.
+    /// </summary>
+    private static async Task WriteQueueAsync(AdminContext context, ReplicationQueueBacklog? queue)
+    {
+        const string notUsed = "not-used";
+        var age = queue?.OldestVisible is { } inserted ? Math.Max(0, (DateTimeOffset.UtcNow - inserted).TotalSeconds).ToString("0", CultureInfo.InvariantCulture) : "-";
+        await context.Output.WriteLineAsync($"queue-pending\t{queue?.Pending.ToString(CultureInfo.InvariantCulture) ?? notUsed}");
+        await context.Output.WriteLineAsync($"queue-poison\t{queue?.Poison.ToString(CultureInfo.InvariantCulture) ?? notUsed}");
+        await context.Output.WriteLineAsync($"queue-age-seconds\t{(queue is null ? notUsed : age)}");
+        await context.Output.WriteLineAsync($"queue-oldest\t{(queue is null ? notUsed : queue.OldestVisible?.ToString("O", CultureInfo.InvariantCulture) ?? "-")}");
+        if (queue is null)
+        {
+            await context.Error.WriteLineAsync(context.Registry.GetRequiredService<ReplicationQueueReader>().HasQueueService
+                ? $"the '{ReplicationQueueReader.QueueName}' queue is not used here: this account has none (a standalone registry, or a replica fed by the webhook delivery)"
+                : $"the '{ReplicationQueueReader.QueueName}' queue is not used here: no queue endpoint is known (set Storage__QueueServiceUri, or a QueueEndpoint in the connection string)");
+        }
+        else if (queue.Poison > 0)
+        {
+            await context.Error.WriteLineAsync(
+                $"{queue.Poison} events in '{ReplicationQueueReader.PoisonQueueName}' were given up by the replicate function: 'replication verify --repair' brings what they carried");
+        }
     }
 
     private static string? NoPrimary(AdminContext context) =>

@@ -108,6 +108,7 @@ public static class RegistryServices
         services.AddSingleton<ImageReplicator>();
         services.AddSingleton<ReplicaFallback>();
         services.AddSingleton<ReplicationVerifier>();
+        services.AddSingleton<ReplicationQueueReader>();
         services.AddSingleton<ReplicationStatusReader>();
         services.AddSingleton<CredentialMirror>();
         services.AddSingleton<PrimaryForwarder>();

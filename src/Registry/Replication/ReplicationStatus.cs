@@ -7,14 +7,18 @@ namespace Registry.Replication;
 /// delivery, by the replica).</param>
 /// <param name="OldestPending">When the oldest of them happened: the replication lag is the time since.</param>
 /// <param name="DeadEvents">Events the primary gave up delivering: the replica never gets them; <c>verify --repair</c> brings what they carried.</param>
-public sealed record ReplicaStatus(int PendingEvents, DateTimeOffset? OldestPending, int DeadEvents, ReplicaVerification Verification);
+/// <param name="Queue">The backlog of the replica's own <c>replication</c> queue, where a deployed replica's events wait;
+/// null when it has none (webhook delivery, or no replica at all).</param>
+public sealed record ReplicaStatus(
+    int PendingEvents, DateTimeOffset? OldestPending, int DeadEvents, ReplicaVerification Verification, ReplicationQueueBacklog? Queue);
 
 /// <summary>
 /// Reads a replica's status: the primary's outbox, found through its <c>~events</c> markers (each repository with event
-/// rows in any state), and a verification (<see cref="ReplicationVerifier"/>). Deployed, events leave the outbox once
-/// Event Grid took them; those still in the <c>replication</c> queue are not counted here.
+/// rows in any state), a verification (<see cref="ReplicationVerifier"/>), and the replica's own queue
+/// (<see cref="ReplicationQueueReader"/>). Deployed, events leave the outbox once Event Grid took them: from then on they
+/// wait in that queue.
 /// </summary>
-public sealed class ReplicationStatusReader(PrimaryRegistry primary, ReplicationVerifier verifier)
+public sealed class ReplicationStatusReader(PrimaryRegistry primary, ReplicationVerifier verifier, ReplicationQueueReader queue)
 {
     private const int MaxRowsPerPartition = 100_000;
 
@@ -33,6 +37,7 @@ public sealed class ReplicationStatusReader(PrimaryRegistry primary, Replication
             }
             dead += (await outbox.RowsAsync(marker.Key, TableKeys.DeadPrefix, null, MaxRowsPerPartition, cancellationToken)).Count;
         }
-        return new ReplicaStatus(pending, oldest, dead, await verifier.VerifyAsync(repair: false, cancellationToken));
+        var backlog = await queue.ReadAsync(cancellationToken);
+        return new ReplicaStatus(pending, oldest, dead, await verifier.VerifyAsync(repair: false, cancellationToken), backlog);
     }
 }

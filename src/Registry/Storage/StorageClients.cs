@@ -3,18 +3,22 @@ using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
 using Microsoft.Extensions.Options;
 
 namespace Registry.Storage;
 
 /// <summary>
-/// The Azure clients for the registry's container and tables, built once from <see cref="StorageOptions"/>, on first
-/// use: creating them costs about a tenth of a second of a cold start (the Azure SDK loads and compiles), and the
-/// answers that need no storage (the <c>/v2/</c> challenge) do not wait for it. Missing settings throw at once.
+/// The Azure clients for the registry's container and tables (and the account's queue service), built once from
+/// <see cref="StorageOptions"/>, on first use: creating them costs about a tenth of a second of a cold start (the Azure
+/// SDK loads and compiles), and the answers that need no storage (the <c>/v2/</c> challenge) do not wait for it. The
+/// queue client, which only <c>registry-admin</c> uses, is built apart, on its own first use: the app never builds it.
+/// Missing settings throw at once.
 /// </summary>
 public sealed class StorageClients
 {
     private readonly Lazy<Clients> _clients;
+    private readonly Lazy<QueueServiceClient?> _queueService;
 
     /// <param name="extraPolicies">
     /// Added to every client next to the transport (telemetry, and the fault injection of tests): they see each try as
@@ -33,6 +37,7 @@ public sealed class StorageClients
         var policies = extraPolicies.ToList();
         var clock = time ?? TimeProvider.System;
         _clients = new Lazy<Clients>(() => Create(o, policies, clock));
+        _queueService = new Lazy<QueueServiceClient?>(() => CreateQueueService(o, policies, clock));
     }
 
     public BlobServiceClient BlobService => _clients.Value.BlobService;
@@ -53,6 +58,14 @@ public sealed class StorageClients
 
     /// <summary>Policies an operator sets (retention, immutability), one partition per kind.</summary>
     public TableClient PoliciesTable => _clients.Value.Policies;
+
+    /// <summary>
+    /// The account's queue service, where a deployed replica's <c>replication</c> queue is; null when no queue endpoint
+    /// is known (a connection string with explicit endpoints but no <c>QueueEndpoint</c>, or a blob endpoint that is not
+    /// of the <c>.blob.</c> form and no <see cref="StorageOptions.QueueServiceUri"/>). No queue is created here: the
+    /// IaC creates <c>replication</c>, the Functions host <c>replication-poison</c>.
+    /// </summary>
+    public QueueServiceClient? QueueService => _queueService.Value;
 
     public async Task CreateIfMissingAsync(CancellationToken cancellationToken)
     {
@@ -86,10 +99,7 @@ public sealed class StorageClients
         }
         else
         {
-            TokenCredential credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions
-            {
-                ManagedIdentityClientId = o.ManagedIdentityClientId,
-            });
+            var credential = Credential(o);
             blobService = new BlobServiceClient(o.BlobServiceUri, credential, blobOptions);
             tableService = new TableServiceClient(o.TableServiceUri, credential, tableOptions);
         }
@@ -101,6 +111,42 @@ public sealed class StorageClients
             tableService.GetTableClient(o.AuthTable),
             tableService.GetTableClient(o.AuditTable),
             tableService.GetTableClient(o.PoliciesTable));
+    }
+
+    private static QueueServiceClient? CreateQueueService(StorageOptions o, List<HttpPipelinePolicy> policies, TimeProvider time)
+    {
+        var queueOptions = new QueueClientOptions { RetryPolicy = new StorageRetryPolicy(blobService: false, o, time) };
+        queueOptions.Retry.NetworkTimeout = o.NetworkTimeout;
+        foreach (var policy in policies)
+        {
+            queueOptions.AddPolicy(policy, HttpPipelinePosition.BeforeTransport);
+        }
+        if (string.IsNullOrEmpty(o.ConnectionString))
+        {
+            return QueueServiceUriOf(o) is { } queueUri ? new QueueServiceClient(queueUri, Credential(o), queueOptions) : null;
+        }
+        var queueService = new QueueServiceClient(o.ConnectionString, queueOptions);
+        // A connection string without a queue endpoint (nor an account name to derive one from) gives a client with no URI.
+        return string.IsNullOrEmpty(queueService.Uri?.OriginalString) ? null : queueService;
+    }
+
+    private static DefaultAzureCredential Credential(StorageOptions o) =>
+        new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = o.ManagedIdentityClientId });
+
+    /// <summary><see cref="StorageOptions.QueueServiceUri"/>, else the queue endpoint of the blob endpoint's account.</summary>
+    internal static Uri? QueueServiceUriOf(StorageOptions o)
+    {
+        if (o.QueueServiceUri is not null || o.BlobServiceUri is null)
+        {
+            return o.QueueServiceUri;
+        }
+        var labels = o.BlobServiceUri.Host.Split('.');
+        if (labels.Length < 3 || !labels[1].Equals("blob", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        labels[1] = "queue";
+        return new UriBuilder(o.BlobServiceUri) { Host = string.Join('.', labels) }.Uri;
     }
 
     private sealed record Clients(

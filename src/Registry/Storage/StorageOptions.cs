@@ -18,6 +18,13 @@ public sealed class StorageOptions
     /// <summary>e.g. https://account.table.core.windows.net</summary>
     public Uri? TableServiceUri { get; set; }
 
+    /// <summary>
+    /// e.g. https://account.queue.core.windows.net. Unset: the account's queue endpoint next to
+    /// <see cref="BlobServiceUri"/> (<c>.blob.</c> becomes <c>.queue.</c>). Only <c>registry-admin replication status</c>
+    /// reads a queue (the Functions host's trigger has a connection of its own, <c>ReplicationQueue</c>).
+    /// </summary>
+    public Uri? QueueServiceUri { get; set; }
+
     /// <summary>Client id of a user-assigned managed identity, when the app has one.</summary>
     public string? ManagedIdentityClientId { get; set; }
 

@@ -4,7 +4,8 @@ using System.Text.RegularExpressions;
 namespace Registry.Tests.Fixtures;
 
 /// <summary>
-/// An Azurite process of the version package-lock.json pins, on free ports, with its data in a temporary folder.
+/// An Azurite process of the version package-lock.json pins (its blob, table and queue services), on free ports, with
+/// its data in a temporary folder.
 /// If Azurite is not installed the tests fail with the command that installs it: they never skip.
 /// </summary>
 public sealed partial class Azurite : IAsyncDisposable
@@ -14,17 +15,21 @@ public sealed partial class Azurite : IAsyncDisposable
     private readonly Process _process;
     private readonly string _location;
 
-    private Azurite(Process process, string location, int blobPort, int tablePort)
+    private Azurite(Process process, string location, int blobPort, int tablePort, int queuePort)
     {
         _process = process;
         _location = location;
         BlobPort = blobPort;
         TablePort = tablePort;
+        QueuePort = queuePort;
     }
 
     public int BlobPort { get; }
 
     public int TablePort { get; }
+
+    /// <summary>The queue service, where a deployed replica's <c>replication</c> queue is (nothing else uses it).</summary>
+    public int QueuePort { get; }
 
     public const string DefaultAccount = "devstoreaccount1";
 
@@ -33,7 +38,8 @@ public sealed partial class Azurite : IAsyncDisposable
     /// <summary>The connection string of <paramref name="account"/>: the default one, or one passed to <see cref="StartAsync"/>.</summary>
     public string ConnectionStringOf(string account) =>
         $"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={AccountKey};" +
-        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/{account};TableEndpoint=http://127.0.0.1:{TablePort}/{account};";
+        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/{account};TableEndpoint=http://127.0.0.1:{TablePort}/{account};" +
+        $"QueueEndpoint=http://127.0.0.1:{QueuePort}/{account};";
 
     /// <param name="extraAccounts">
     /// Storage accounts besides the default one (all with <see cref="AccountKey"/>): one Azurite holds them all, which is
@@ -54,7 +60,8 @@ public sealed partial class Azurite : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var arg in new[] { "--silent", "--skipApiVersionCheck", "--loose", "--location", location,
-                     "--blobHost", "127.0.0.1", "--blobPort", "0", "--tableHost", "127.0.0.1", "--tablePort", "0", "--queuePort", "0" })
+                     "--blobHost", "127.0.0.1", "--blobPort", "0", "--tableHost", "127.0.0.1", "--tablePort", "0",
+                     "--queueHost", "127.0.0.1", "--queuePort", "0" })
         {
             start.ArgumentList.Add(arg);
         }
@@ -63,9 +70,9 @@ public sealed partial class Azurite : IAsyncDisposable
             start.Environment["AZURITE_ACCOUNTS"] = string.Join(";", new[] { DefaultAccount }.Concat(extraAccounts).Select(a => $"{a}:{AccountKey}"));
         }
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start Azurite");
-        int? blob = null, table = null;
+        int? blob = null, table = null, queue = null;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (blob is null || table is null)
+        while (blob is null || table is null || queue is null)
         {
             var line = await process.StandardOutput.ReadLineAsync(timeout.Token)
                 ?? throw new InvalidOperationException("Azurite exited: " + await process.StandardError.ReadToEndAsync());
@@ -81,11 +88,15 @@ public sealed partial class Azurite : IAsyncDisposable
                 {
                     table = port;
                 }
+                else
+                {
+                    queue = port;
+                }
             }
         }
         _ = process.StandardOutput.ReadToEndAsync();
         _ = process.StandardError.ReadToEndAsync();
-        return new Azurite(process, location, blob.Value, table.Value);
+        return new Azurite(process, location, blob.Value, table.Value, queue.Value);
     }
 
     public async ValueTask DisposeAsync()
@@ -106,6 +117,6 @@ public sealed partial class Azurite : IAsyncDisposable
         }
     }
 
-    [GeneratedRegex(@"Azurite (Blob|Table) service is successfully listening at http://[^:]+:(\d+)")]
+    [GeneratedRegex(@"Azurite (Blob|Table|Queue) service is successfully listening at http://[^:]+:(\d+)")]
     private static partial Regex Listening();
 }

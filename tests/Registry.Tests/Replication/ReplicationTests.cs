@@ -1,4 +1,5 @@
 using System.Net;
+using Azure.Storage.Queues;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Oci;
 using Registry.Replication;
@@ -336,6 +337,46 @@ public sealed class ReplicationTests : IAsyncLifetime
         Assert.True(int.Parse(figures["lag-seconds"], System.Globalization.CultureInfo.InvariantCulture) >= 0);
         Assert.Equal("0", figures["dead-events"]);
         Assert.Equal(("1", "1", "0"), (figures["missing-manifest"], figures["missing-tag"], figures["extra-tag"]));
+    }
+
+    [Fact]
+    public async Task Status_CountsTheReplicasQueueAndPoisonQueue_AndTheOldestMessagesTime()
+    {
+        var replica = _pair.Storage.ConnectionStringOf(ReplicatedPair.ReplicaAccount);
+        var queues = new QueueServiceClient(replica);
+        var before = DateTimeOffset.UtcNow.AddSeconds(-5);
+        var queue = (await queues.CreateQueueAsync(ReplicationQueueReader.QueueName)).Value;
+        foreach (var n in Enumerable.Range(0, 3))
+        {
+            await queue.SendMessageAsync($"{{\"id\":\"{n}\"}}");
+        }
+        await (await queues.CreateQueueAsync(ReplicationQueueReader.PoisonQueueName)).Value.SendMessageAsync("{}");
+
+        var status = await AdminStorage.RunWithAsync(replica, "replication", "status", "--primary", _pair.Storage.ConnectionString);
+
+        Assert.True(status.ExitCode == 0, status.Error);
+        var figures = status.Lines.Select(l => l.Split('\t')).ToDictionary(f => f[0], f => f[1]);
+        Assert.Equal(("3", "1"), (figures["queue-pending"], figures["queue-poison"]));
+        var oldest = DateTimeOffset.Parse(figures["queue-oldest"], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(oldest, before, DateTimeOffset.UtcNow.AddSeconds(5));
+        Assert.True(int.Parse(figures["queue-age-seconds"], System.Globalization.CultureInfo.InvariantCulture) >= 0);
+        Assert.Contains("replication verify --repair", status.Error, StringComparison.Ordinal);
+        // Peeked, not received: every message is still there for the replicate function.
+        Assert.Equal(3, (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+        Assert.Equal(3, (await queue.ReceiveMessagesAsync(maxMessages: 10)).Value.Length);
+    }
+
+    [Fact]
+    public async Task Status_WithoutAReplicationQueue_SaysTheQueueIsNotUsed()
+    {
+        var status = await AdminStorage.RunWithAsync(_pair.Storage.ConnectionStringOf(ReplicatedPair.ReplicaAccount),
+            "replication", "status", "--primary", _pair.Storage.ConnectionString);
+
+        Assert.True(status.ExitCode == 0, status.Error);
+        var figures = status.Lines.Select(l => l.Split('\t')).ToDictionary(f => f[0], f => f[1]);
+        Assert.All(new[] { "queue-pending", "queue-poison", "queue-age-seconds", "queue-oldest" }, key => Assert.Equal("not-used", figures[key]));
+        Assert.Contains("'replication' queue is not used here: this account has none", status.Error, StringComparison.Ordinal);
+        Assert.Equal("0", figures["dead-events"]);
     }
 
     [Fact]
