@@ -42,6 +42,7 @@ public sealed class ImmutableTagTests(RegistryFixture registry)
             var digest = OciTestClient.DigestOf(release);
 
             await AssertImmutableAsync(await _oci.PutManifestAsync(repo, "v1.0", other), $"v* in {repo}");
+            await AssertImmutableAsync(await _oci.PutManifestAsync(repo, $"{OciTestClient.DigestOf(other)}?tag=v1.0", other), $"v* in {repo}");
             await AssertImmutableAsync(await registry.Client.DeleteAsync($"/v2/{repo}/manifests/v1.0"), $"v* in {repo}");
             await AssertImmutableAsync(await registry.Client.DeleteAsync($"/v2/{repo}/manifests/{digest}"), $"v* in {repo}");
             var rollback = await AdminStorage.RunWithAsync(registry.Storage.ConnectionString, "tag", "rollback", $"{repo}:v1.0", "--to", OciTestClient.DigestOf(other));

@@ -50,6 +50,8 @@ public sealed class TagLockTests(RegistryFixture registry) : IAsyncLifetime
         Assert.True(locked.ExitCode == 0, locked.Error);
 
         await AssertLockedAsync(await _oci.PutManifestAsync(repo, "prod", other), "tag prod");
+        await AssertLockedAsync(await _oci.PutManifestAsync(repo, $"{OciTestClient.DigestOf(other)}?tag=prod", other), "tag prod");
+        await AssertLockedAsync(await _oci.PutManifestAsync(repo, $"{OciTestClient.DigestOf(other)}?tag=fresh&tag=prod", other), "tag prod");
         await AssertLockedAsync(await registry.Client.DeleteAsync($"/v2/{repo}/manifests/prod"), "tag prod");
         await AssertLockedAsync(await registry.Client.DeleteAsync($"/v2/{repo}/manifests/{digest}"), "tag prod");
         var rollback = await AdminAsync("tag", "rollback", $"{repo}:prod", "--to", OciTestClient.DigestOf(other));
