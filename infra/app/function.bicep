@@ -160,6 +160,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
       JOBS_UPLOAD_CLEANUP_SCHEDULE: '0 0 * * * *'
       JOBS_GARBAGE_COLLECTION_SCHEDULE: '0 30 3 * * *'
       JOBS_RETENTION_SCHEDULE: '0 0 3 * * *'
+      // The usage and quota gauges: what the registry holds, counted hourly (its cost grows with the registry).
+      JOBS_USAGE_SCHEDULE: '0 15 * * * *'
       // The events sweep: what an instance left in an outbox is published within a minute.
       JOBS_EVENTS_SCHEDULE: '0 * * * * *'
       // On a replica, the primary's credentials copied every minute (elsewhere the run does nothing).

@@ -60,24 +60,12 @@ internal static class RepositoryCommands
             return await context.FailAsync([problem]);
         }
         await context.PrepareAsync(cancellationToken);
-        var rows = context.Registry.GetRequiredService<RepositoryRows>();
-        var rule = new AccessRule(pattern ?? "*", []);
-        var unique = new Dictionary<Digest, long>();
         await context.Output.WriteLineAsync("repository\ttags\tmanifests\tblobs\tlogical-bytes");
-        await foreach (var name in context.Registry.GetRequiredService<Catalog>().ListAsync(null, int.MaxValue, cancellationToken))
-        {
-            if (!rule.Matches(name) || !RepositoryName.TryParse(name, out var repository))
-            {
-                continue;
-            }
-            var usage = await rows.UsageAsync(repository, cancellationToken);
-            foreach (var (digest, size) in usage.Linked)
-            {
-                unique[digest] = size;
-            }
-            await context.Output.WriteLineAsync(string.Join('\t', name, Text(usage.Tags), Text(usage.Manifests), Text(usage.Blobs), Text(usage.LinkedBytes)));
-        }
-        await context.Output.WriteLineAsync($"(these repositories)\t\t\t{Text(unique.Count)}\t{Text(unique.Values.Sum())} unique");
+        var totals = await context.Registry.GetRequiredService<UsageCensus>().CountAsync(pattern ?? "*",
+            usage => context.Output.WriteLineAsync(string.Join('\t', usage.Repository, Text(usage.Tags), Text(usage.Manifests), Text(usage.Blobs), Text(usage.LinkedBytes))),
+            cancellationToken);
+        await context.Output.WriteLineAsync($"(these repositories)\t\t\t{Text(totals.UniqueDigests)}\t{Text(totals.UniqueBytes)} unique");
+        var rows = context.Registry.GetRequiredService<RepositoryRows>();
         var (digests, bytes) = await rows.StoredContentAsync(cancellationToken);
         await context.Output.WriteLineAsync($"(stored, whole registry)\t\t\t{Text(digests)}\t{Text(bytes)} unique");
         return AdminCli.Ok;

@@ -96,6 +96,7 @@ public static class RegistryServices
         services.AddHostedService(provider => provider.GetRequiredService<EventDispatcher>());
         services.AddSingleton<GarbageCollector>();
         services.AddSingleton<RepositoryRows>();
+        services.AddSingleton<UsageCensus>();
         services.AddSingleton<RepositoryRemoval>();
         services.AddSingleton<RetentionPolicies>();
         services.AddSingleton<RetentionRunner>();
@@ -103,6 +104,7 @@ public static class RegistryServices
         services.AddSingleton<IScheduledJob, GarbageCollectionJob>();
         services.AddSingleton<IScheduledJob, EventSweepJob>();
         services.AddSingleton<IScheduledJob, RetentionJob>();
+        services.AddSingleton<IScheduledJob, UsageJob>();
         services.AddSingleton<BlobCopies>();
         services.AddSingleton<PrimaryRegistry>();
         services.AddSingleton<ImageReplicator>();

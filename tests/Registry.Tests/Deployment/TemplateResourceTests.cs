@@ -50,6 +50,7 @@ public sealed class TemplateResourceTests
         "JOBS_UPLOAD_CLEANUP_SCHEDULE",
         "JOBS_GARBAGE_COLLECTION_SCHEDULE",
         "JOBS_RETENTION_SCHEDULE",
+        "JOBS_USAGE_SCHEDULE",
         "JOBS_EVENTS_SCHEDULE",
         "JOBS_REPLICATE_CREDENTIALS_SCHEDULE",
         "ReplicationQueue__queueServiceUri",
@@ -213,6 +214,7 @@ public sealed class TemplateResourceTests
         Assert.Equal("0 0 * * * *", settings["JOBS_UPLOAD_CLEANUP_SCHEDULE"]);
         Assert.Equal("0 30 3 * * *", settings["JOBS_GARBAGE_COLLECTION_SCHEDULE"]);
         Assert.Equal("0 0 3 * * *", settings["JOBS_RETENTION_SCHEDULE"]);
+        Assert.Equal("0 15 * * * *", settings["JOBS_USAGE_SCHEDULE"]);
         Assert.Equal("0 * * * * *", settings["JOBS_EVENTS_SCHEDULE"]);
         Assert.Equal("0 * * * * *", settings["JOBS_REPLICATE_CREDENTIALS_SCHEDULE"]);
         foreach (var clientId in new[] { "AzureWebJobsStorage__clientId", "AZURE_CLIENT_ID", "Storage__ManagedIdentityClientId", "ReplicationQueue__clientId" })

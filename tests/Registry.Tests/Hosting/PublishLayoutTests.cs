@@ -64,7 +64,7 @@ public sealed class PublishLayoutTests(RegistryFixture registry)
             .Where(d => File.Exists(Path.Combine(d, "function.json")))
             .Select(Path.GetFileName)
             .Order(StringComparer.Ordinal);
-        Assert.Equal(["events", "garbage-collection", "health", "registry", "replicate", "replicate-credentials", "retention", "token", "upload-cleanup"], functions);
+        Assert.Equal(["events", "garbage-collection", "health", "registry", "replicate", "replicate-credentials", "retention", "token", "upload-cleanup", "usage"], functions);
         Assert.Empty(Directory.GetFiles(dir, "function.json", SearchOption.TopDirectoryOnly));
 
         JsonElement Trigger(string function)
@@ -75,7 +75,7 @@ public sealed class PublishLayoutTests(RegistryFixture registry)
 
         // Each timer is named after its job and reads the schedule from the job's own app setting.
         var jobs = registry.Services.GetServices<IScheduledJob>().ToList();
-        Assert.Equal(["events", "garbage-collection", "replicate-credentials", "retention", "upload-cleanup"], jobs.Select(j => j.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["events", "garbage-collection", "replicate-credentials", "retention", "upload-cleanup", "usage"], jobs.Select(j => j.Name).Order(StringComparer.Ordinal));
         foreach (var job in jobs)
         {
             var timer = Trigger(job.Name);

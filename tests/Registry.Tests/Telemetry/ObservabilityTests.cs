@@ -6,6 +6,8 @@ using Azure.Core.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Diagnostics;
 using Registry.Http;
+using Registry.Jobs;
+using Registry.Storage.Quotas;
 using Registry.Tests.Fixtures;
 
 namespace Registry.Tests.Telemetry;
@@ -46,6 +48,9 @@ public sealed class ObservabilityTests(RegistryFixture registry)
             Measurements.Enqueue((instrument.Name, value, map));
         }
 
+        /// <summary>Asks every observable instrument (the gauges) for its value now.</summary>
+        public void Observe() => _listener.RecordObservableInstruments();
+
         public void Dispose() => _listener.Dispose();
     }
 
@@ -66,6 +71,54 @@ public sealed class ObservabilityTests(RegistryFixture registry)
             && (string?)m.Tags["service"] == "blob" && (string?)m.Tags["operation"] == "PUT block" && (string?)m.Tags["outcome"] == "2xx");
         Assert.Contains(measurements, m => m.Instrument == "registry.storage.calls"
             && (string?)m.Tags["service"] == "table" && (string?)m.Tags["operation"] == "POST batch");
+    }
+
+    [Fact]
+    public async Task UsageJob_ExportsWhatTheRegistryHolds_AndEachQuotasUniqueBytes()
+    {
+        var team = RegistryFixture.NewRepository("usage");
+        var pattern = team + "/*";
+        var oci = new OciTestClient(registry.Client);
+        var manifest = await oci.PushImageAsync($"{team}/a", "v1", layerSize: 5000);
+        Assert.Equal(HttpStatusCode.Created, (await oci.PutManifestAsync($"{team}/a", "v2", manifest)).StatusCode);
+        using var document = JsonDocument.Parse(manifest);
+        var blobs = document.RootElement.GetProperty("layers").EnumerateArray().Append(document.RootElement.GetProperty("config")).ToList();
+        // The same image in a second repository of the pattern: its blobs linked twice, their bytes counted once.
+        foreach (var blob in blobs)
+        {
+            var mount = await registry.Client.PostAsync($"/v2/{team}/b/blobs/uploads/?mount={blob.GetProperty("digest").GetString()}&from={team}/a", null);
+            Assert.Equal(HttpStatusCode.Created, mount.StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.Created, (await oci.PutManifestAsync($"{team}/b", "v1", manifest)).StatusCode);
+        var imageBytes = blobs.Sum(b => b.GetProperty("size").GetInt64());
+        var quotas = registry.Services.GetRequiredService<StorageQuotas>();
+        await quotas.SetAsync(new StorageQuota(pattern, 1L << 30), "test", CancellationToken.None);
+        try
+        {
+            using var recorder = new Recorder(registry.Services);
+            var job = registry.Services.GetServices<IScheduledJob>().Single(j => j.Name == "usage");
+            var report = await job.RunAsync(CancellationToken.None);
+            Assert.Equal(JobReport.Completed, report.Status);
+            recorder.Observe();
+
+            var measurements = recorder.Measurements.ToList();
+            double Gauge(string name) => Assert.Single(measurements, m => m.Instrument == name).Value;
+            Assert.Equal(imageBytes, Assert.Single(measurements, m => m.Instrument == "registry.quota.used" && (string?)m.Tags["pattern"] == pattern).Value);
+            Assert.Equal(1L << 30, Assert.Single(measurements, m => m.Instrument == "registry.quota.limit" && (string?)m.Tags["pattern"] == pattern).Value);
+            Assert.True(Gauge("registry.usage.repositories") >= 2);
+            Assert.True(Gauge("registry.usage.tags") >= 3);
+            Assert.True(Gauge("registry.usage.manifests") >= 2);
+            Assert.True(Gauge("registry.usage.logical_bytes") >= Gauge("registry.usage.unique_bytes"));
+            Assert.True(Gauge("registry.usage.blob_links") >= 2 * blobs.Count);
+            Assert.True(Gauge("registry.usage.logical_bytes") >= 2 * imageBytes);
+            Assert.True(Gauge("registry.usage.unique_bytes") >= imageBytes);
+            Assert.True(Gauge("registry.usage.stored_bytes") >= imageBytes);
+            Assert.Contains("repositories", report.Summary, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Assert.True(await quotas.RemoveAsync(pattern, CancellationToken.None));
+        }
     }
 
     [Fact]
