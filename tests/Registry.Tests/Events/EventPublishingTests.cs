@@ -38,6 +38,7 @@ public sealed class EventPublishingTests(RegistryFixture registry) : IAsyncLifet
     public async Task DisposeAsync()
     {
         _gate.StopFailing();
+        _gate.Release();
         _client.Dispose();
         await _registry.DisposeAsync();
         await _receiver.DisposeAsync();
@@ -206,10 +207,14 @@ public sealed class EventPublishingTests(RegistryFixture registry) : IAsyncLifet
     {
         var repo = RegistryFixture.NewRepository("events");
         _gate.FailWhile(request => StorageGate.IsBatchWith(request, "sent%3A"));
+        // The drain gives its lease up once the move failed for good (retries included): only then does the process "restart".
+        _gate.HoldAfter(request => StorageGate.IsEntityDelete(request, Registry.Storage.TableKeys.EventLeaseRow));
         var manifest = await _oci.PushImageAsync(repo, "v1");
         var digest = OciTestClient.DigestOf(manifest);
         await _receiver.WaitForAsync(all => all.Any(e => Digest(e) == digest));
+        await _gate.Reached.WaitAsync(TimeSpan.FromSeconds(30));
         _gate.StopFailing();
+        _gate.Release();
 
         await _registry.Services.GetServices<IScheduledJob>().Single(j => j.Name == "events").RunAsync(CancellationToken.None);
         var events = await _receiver.WaitForAsync(all => all.Count(e => Digest(e) == digest) >= 2);
