@@ -71,6 +71,7 @@ public static class RegistryServices
         services.AddSingleton<StagingBuffers>();
         services.AddSingleton<BlobUploads>();
         services.AddSingleton<ImmutableTags>();
+        services.AddSingleton<RepositoryLocks>();
         services.AddSingleton<TagStore>();
         services.AddSingleton<ManifestStore>();
         services.AddSingleton<Catalog>();

@@ -8,6 +8,7 @@ using Registry.Auth;
 using Registry.Oci;
 using Registry.Replication;
 using Registry.Startup;
+using Registry.Storage.Policies;
 
 namespace Registry.Http;
 
@@ -124,6 +125,13 @@ public static class RegistryEndpoints
             }
             await OciResponses.ErrorAsync(context, Failure.MethodNotAllowed,
                 "this registry is a read replica and knows no Replication:PrimaryUrl to forward writes to: push and delete at the primary");
+            return;
+        }
+        if (!isRead && !(route.Kind == RouteKind.Upload && HttpMethods.IsDelete(method))
+            && await context.RequestServices.GetRequiredService<RepositoryLocks>().MatchAsync(name, context.RequestAborted) is { } locked)
+        {
+            // Cancelling an upload stays allowed: it frees what the session holds and writes nothing.
+            await OciResponses.ErrorAsync(context, Failure.Denied, RepositoryLocks.Refusal(name, locked));
             return;
         }
         Func<Task>? handler = (route.Kind, method) switch

@@ -64,6 +64,15 @@ public sealed partial class RetentionRunner(
         var now = time.GetUtcNow();
         var listed = await tags.ListDetailedAsync(repository, cancellationToken);
         report.TagsExamined += listed.Count;
+        if (await tags.RefuseLockedRepositoryAsync(repository, cancellationToken) is { } locked)
+        {
+            // Nothing of a locked repository goes: the dry run says so for each tag, as the real run would find.
+            foreach (var tag in listed)
+            {
+                report.Add(new RetentionDecision(repository.Value, RetainedKind.Tag, tag.Tag.Value, tag.Digest, 0, false, locked.Detail ?? "repository locked"));
+            }
+            return;
+        }
         var remaining = new HashSet<Digest>();
         if (policy.PrunesTags)
         {

@@ -65,6 +65,9 @@ namespace Registry.Storage;
 /// <see cref="RepositoryPattern"/>(repository pattern) + <c>:</c> + tag pattern, property Actor: tags matching the tag pattern
 /// in repositories matching the other are written once (<see cref="Policies.ImmutableTags"/>). Instances read the
 /// partition through a copy reloaded at most every 10 seconds, so a rule applies everywhere within that time.
+/// PartitionKey <c>repolock</c>, RowKey = <see cref="RepositoryPattern"/>(repository pattern), property Actor: the
+/// repositories it covers are locked, pulled but never pushed to or deleted from (<see cref="Policies.RepositoryLocks"/>),
+/// read the same way; a push past its check when the lock is written may still land, which the README states.
 /// PartitionKey <c>quota</c>, RowKey = <see cref="RepositoryPattern"/>(repository pattern), properties Bytes, Actor: a
 /// storage quota (<see cref="Quotas.StorageQuotas"/>), read the same way. No row counts usage: an instance sums the
 /// pattern's <c>blob:</c> links (one range query over its partitions) at most every <c>Quotas:UsageRefresh</c> and adds

@@ -401,6 +401,10 @@ public sealed class ManifestStore(
         {
             return LockedManifest(repository, digest);
         }
+        if (await tags.RefuseLockedRepositoryAsync(repository, cancellationToken) is { } lockedRepository)
+        {
+            return lockedRepository;
+        }
         if (await InUseAsync(repository, digest, cancellationToken) is { } refused)
         {
             return refused;

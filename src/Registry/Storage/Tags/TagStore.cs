@@ -29,7 +29,7 @@ public static class TagMoveActions
 /// by <see cref="UntagAsync"/> or with its manifest. Every move is conditional on the row as read, refused on a locked
 /// tag, and recorded with what it replaced (see <see cref="TableKeys"/>, "Moving a tag").
 /// </summary>
-public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTags immutable, ReadCache cache, TimeProvider time)
+public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTags immutable, RepositoryLocks locks, ReadCache cache, TimeProvider time)
 {
     /// <summary>How many times a push reads a tag again after a concurrent move of it, before it answers 503.</summary>
     public const int MaxMoveAttempts = 10;
@@ -82,14 +82,22 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
             : new TagState(tag, null, false, default);
 
     /// <summary>
-    /// 403 DENIED when pointing <paramref name="state"/>'s tag at <paramref name="target"/> (null: deleting it) would move
-    /// a locked tag, an existing tag an immutability rule covers, or (<paramref name="createOnly"/>: the caller may only
-    /// create tags) any existing tag; null when the move may go ahead.
+    /// 403 DENIED when pointing <paramref name="state"/>'s tag at <paramref name="target"/> (null: deleting it) would
+    /// create or move a tag of a locked repository, move a locked tag, an existing tag an immutability rule covers, or
+    /// (<paramref name="createOnly"/>: the caller may only create tags) any existing tag; null when the move may go ahead.
     /// </summary>
     internal async ValueTask<OciError?> RefuseMoveAsync(
         RepositoryName repository, TagState state, Digest? target, CancellationToken cancellationToken, bool createOnly = false)
     {
-        if (state.Digest is null || (state.Digest == target && target is not null))
+        if (state.Digest == target && target is not null)
+        {
+            return null;
+        }
+        if (await RefuseLockedRepositoryAsync(repository, cancellationToken) is { } locked)
+        {
+            return locked;
+        }
+        if (state.Digest is null)
         {
             return null;
         }
@@ -124,6 +132,10 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
         }
         return null;
     }
+
+    /// <summary>403 DENIED when a repository lock (<see cref="RepositoryLocks"/>) covers <paramref name="repository"/>: nothing in it moves or goes.</summary>
+    internal async ValueTask<OciError?> RefuseLockedRepositoryAsync(RepositoryName repository, CancellationToken cancellationToken) =>
+        await locks.MatchAsync(repository, cancellationToken) is { } pattern ? new OciError(Failure.Denied, RepositoryLocks.Refusal(repository, pattern)) : null;
 
     /// <summary>
     /// The writes that point <paramref name="state"/>'s tag at <paramref name="target"/> in the change's transaction: the
