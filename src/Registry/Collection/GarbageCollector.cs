@@ -27,11 +27,13 @@ namespace Registry.Collection;
 ///
 /// <para>Safe to run on several instances at once and to kill at any point: a review is removed only after it was acted
 /// on, acting twice deletes nothing twice (the second conditional delete finds a changed or missing row), and the next
-/// run finishes what a killed one left. Every deletion is written to the audit log, as actor <c>gc</c>, with its reason.</para>
+/// run finishes what a killed one left. A soft-deleted manifest's review is keyed at the end of its restore window, and
+/// the run removes its <c>deleted:</c> row before it collects anything of it, so a restore either committed first (and
+/// what it used is in use again) or fails. Every deletion is written to the audit log, as actor <c>gc</c>, with its reason.</para>
 /// </summary>
 public sealed partial class GarbageCollector(
     GarbageReviews reviews, BlobLinks links, ContentIndex content, ManifestUses uses, ManifestStore manifests, TagStore tags,
-    AuditLog audit, IOptions<CollectionOptions> options, TimeProvider time, ILogger<GarbageCollector> logger)
+    DeletedManifests softDeleted, AuditLog audit, IOptions<CollectionOptions> options, TimeProvider time, ILogger<GarbageCollector> logger)
 {
     public const string Actor = "gc";
 
@@ -58,6 +60,11 @@ public sealed partial class GarbageCollector(
             await foreach (var review in reviews.DueAsync(false, marker.Key, TableKeys.ManifestReviewPrefix, now - grace, cancellationToken))
             {
                 report.ReviewsExamined++;
+                if (!dryRun)
+                {
+                    // A soft-deleted manifest's window is over: no restore may succeed from here on (see DeletedManifests).
+                    await softDeleted.EndAsync(repository, review.Digest, review.RowKey, cancellationToken);
+                }
                 await CollectAfterDeleteAsync(repository, review, report, cancellationToken);
                 await CompleteAsync(false, review, report, cancellationToken);
             }
@@ -131,6 +138,7 @@ public sealed partial class GarbageCollector(
     private async Task CollectAfterDeleteAsync(RepositoryName repository, Review review, CollectionReport report, CancellationToken cancellationToken)
     {
         var deleted = review.Digest;
+        var deletedAt = review.Row.Deleted ?? review.RecordedAt;
         var body = review.Row.Content ?? (review.Row.ContentBlob is { } blob ? await manifests.ReadContentBlobAsync(blob, cancellationToken) : null);
         var document = body is null ? null : ManifestParser.Parse(body, review.Row.MediaType, out _);
         if (document is not null)
@@ -139,11 +147,11 @@ public sealed partial class GarbageCollector(
                 .Where(d => !d.IsForeign).Select(d => d.Digest).Distinct();
             foreach (var used in blobs)
             {
-                await CollectLinkAsync(repository, used, $"manifest {deleted}, which used it, was deleted {review.RecordedAt:u}", report, cancellationToken);
+                await CollectLinkAsync(repository, used, $"manifest {deleted}, which used it, was deleted {deletedAt:u}", report, cancellationToken);
             }
             foreach (var child in document.Manifests.Select(d => d.Digest).Distinct())
             {
-                await CollectManifestAsync(repository, child, $"index {deleted}, which listed it, was deleted {review.RecordedAt:u}", report, cancellationToken);
+                await CollectManifestAsync(repository, child, $"index {deleted}, which listed it, was deleted {deletedAt:u}", report, cancellationToken);
             }
         }
         else
@@ -154,14 +162,14 @@ public sealed partial class GarbageCollector(
         {
             foreach (var referrer in await manifests.ReferrersAsync(repository, deleted, null, cancellationToken))
             {
-                await CollectManifestAsync(repository, referrer.Digest, $"its subject {deleted} was deleted {review.RecordedAt:u}", report, cancellationToken);
+                await CollectManifestAsync(repository, referrer.Digest, $"its subject {deleted} was deleted {deletedAt:u}", report, cancellationToken);
             }
         }
         if (review.Row.ContentBlob is { } bytes && !TableKeys.IsSharedManifestBlobName(bytes)
             && (report.DryRun || await manifests.DeleteContentBlobAsync(repository, deleted, bytes, cancellationToken)))
         {
             report.Add(new CollectedItem(CollectedKind.ManifestBytes, repository.Value, deleted, body?.Length ?? 0,
-                $"manifest {deleted}, whose bytes it held, was deleted {review.RecordedAt:u}"));
+                $"manifest {deleted}, whose bytes it held, was deleted {deletedAt:u}"));
         }
     }
 
@@ -183,7 +191,7 @@ public sealed partial class GarbageCollector(
                 return; // a kept signature or SBOM keeps its subject
             }
         }
-        if (report.DryRun || (await manifests.DeleteAsync(repository, digest, Origin, cancellationToken, untaggedOnly: true)).Succeeded)
+        if (report.DryRun || (await manifests.DeleteAsync(repository, digest, Origin, cancellationToken, untaggedOnly: true, restorable: false)).Succeeded)
         {
             report.Add(new CollectedItem(CollectedKind.Manifest, repository.Value, digest, manifest.Size, reason));
         }
