@@ -60,12 +60,18 @@ public sealed partial class GarbageCollector(
             await foreach (var review in reviews.DueAsync(false, marker.Key, TableKeys.ManifestReviewPrefix, now - grace, cancellationToken))
             {
                 report.ReviewsExamined++;
+                // A soft-deleted manifest's window is over: no restore may succeed from here on (see DeletedManifests). A dry
+                // run ends nothing, and decides as if it had.
+                Digest? ending = null;
                 if (!dryRun)
                 {
-                    // A soft-deleted manifest's window is over: no restore may succeed from here on (see DeletedManifests).
                     await softDeleted.EndAsync(repository, review.Digest, review.RowKey, cancellationToken);
                 }
-                await CollectAfterDeleteAsync(repository, review, report, cancellationToken);
+                else if ((await softDeleted.FindAsync(repository, review.Digest, cancellationToken))?.ReviewRow == review.RowKey)
+                {
+                    ending = review.Digest;
+                }
+                await CollectAfterDeleteAsync(repository, review, ending, report, cancellationToken);
                 await CompleteAsync(false, review, report, cancellationToken);
             }
             if (!dryRun)
@@ -107,7 +113,8 @@ public sealed partial class GarbageCollector(
     }
 
     /// <summary>Removes a blob link that no manifest of its repository uses and that nothing wrote for a grace period.</summary>
-    private async Task CollectLinkAsync(RepositoryName repository, Digest digest, string reason, CollectionReport report, CancellationToken cancellationToken)
+    private async Task CollectLinkAsync(
+        RepositoryName repository, Digest digest, string reason, CollectionReport report, CancellationToken cancellationToken, Digest? ending = null)
     {
         var settled = time.GetUtcNow() - options.Value.Grace;
         var row = await links.FindRowAsync(repository, digest, cancellationToken);
@@ -124,7 +131,7 @@ public sealed partial class GarbageCollector(
         {
             return; // linked or used again recently: a newer review covers it
         }
-        if ((await uses.FindUsersAsync(repository, digest, cancellationToken, removeStale: !report.DryRun)).Count > 0)
+        if (await IsUsedAsync(repository, digest, report.DryRun, ending, cancellationToken))
         {
             return;
         }
@@ -135,7 +142,8 @@ public sealed partial class GarbageCollector(
     }
 
     /// <summary>What a deleted manifest used: its blobs, its index entries, its referrers, and the blob of its bytes.</summary>
-    private async Task CollectAfterDeleteAsync(RepositoryName repository, Review review, CollectionReport report, CancellationToken cancellationToken)
+    /// <param name="ending">In a dry run, the soft-deleted manifest whose window this review ends: it keeps nothing.</param>
+    private async Task CollectAfterDeleteAsync(RepositoryName repository, Review review, Digest? ending, CollectionReport report, CancellationToken cancellationToken)
     {
         var deleted = review.Digest;
         var deletedAt = review.Row.Deleted ?? review.RecordedAt;
@@ -147,11 +155,11 @@ public sealed partial class GarbageCollector(
                 .Where(d => !d.IsForeign).Select(d => d.Digest).Distinct();
             foreach (var used in blobs)
             {
-                await CollectLinkAsync(repository, used, $"manifest {deleted}, which used it, was deleted {deletedAt:u}", report, cancellationToken);
+                await CollectLinkAsync(repository, used, $"manifest {deleted}, which used it, was deleted {deletedAt:u}", report, cancellationToken, ending);
             }
             foreach (var child in document.Manifests.Select(d => d.Digest).Distinct())
             {
-                await CollectManifestAsync(repository, child, $"index {deleted}, which listed it, was deleted {deletedAt:u}", report, cancellationToken);
+                await CollectManifestAsync(repository, child, $"index {deleted}, which listed it, was deleted {deletedAt:u}", report, cancellationToken, ending);
             }
         }
         else
@@ -177,16 +185,17 @@ public sealed partial class GarbageCollector(
     /// Deletes a manifest that only something deleted reached: untagged, listed by no index of the repository, and with
     /// no referrer that is itself kept (tagged or listed).
     /// </summary>
-    private async Task CollectManifestAsync(RepositoryName repository, Digest digest, string reason, CollectionReport report, CancellationToken cancellationToken)
+    private async Task CollectManifestAsync(
+        RepositoryName repository, Digest digest, string reason, CollectionReport report, CancellationToken cancellationToken, Digest? ending = null)
     {
         var manifest = await manifests.FindByDigestAsync(repository, digest, withContent: false, cancellationToken);
-        if (manifest is null || !await IsUnreachedAsync(repository, digest, report.DryRun, cancellationToken))
+        if (manifest is null || !await IsUnreachedAsync(repository, digest, report.DryRun, ending, cancellationToken))
         {
             return;
         }
         foreach (var referrer in await manifests.ReferrersAsync(repository, digest, null, cancellationToken))
         {
-            if (!await IsUnreachedAsync(repository, referrer.Digest, report.DryRun, cancellationToken))
+            if (!await IsUnreachedAsync(repository, referrer.Digest, report.DryRun, ending, cancellationToken))
             {
                 return; // a kept signature or SBOM keeps its subject
             }
@@ -197,9 +206,13 @@ public sealed partial class GarbageCollector(
         }
     }
 
-    private async Task<bool> IsUnreachedAsync(RepositoryName repository, Digest digest, bool dryRun, CancellationToken cancellationToken) =>
+    private async Task<bool> IsUnreachedAsync(RepositoryName repository, Digest digest, bool dryRun, Digest? ending, CancellationToken cancellationToken) =>
         (await tags.PointingAtAsync(repository, digest, cancellationToken)).Count == 0
-        && (await uses.FindUsersAsync(repository, digest, cancellationToken, removeStale: !dryRun)).Count == 0;
+        && !await IsUsedAsync(repository, digest, dryRun, ending, cancellationToken);
+
+    /// <summary>Whether a manifest of the repository uses <paramref name="target"/>: live, being pushed, or soft-deleted (other than <paramref name="ending"/>).</summary>
+    private async Task<bool> IsUsedAsync(RepositoryName repository, Digest target, bool dryRun, Digest? ending, CancellationToken cancellationToken) =>
+        (await uses.FindUsersAsync(repository, target, cancellationToken, removeStale: !dryRun)).Any(user => !(user.SoftDeleted && user.Manifest == ending));
 
     private async Task AuditAsync(CollectionReport report, DateTimeOffset at, CancellationToken cancellationToken)
     {
