@@ -173,6 +173,22 @@ public sealed class SoftDeleteTests(RegistryFixture registry) : IAsyncLifetime
         Assert.Equal(new ListedMove("restore", first, second, User), (await TagHistory.GetAsync(registry.Client, repo, "prod"))[0]);
     }
 
+    [Fact]
+    public async Task Restore_AfterAClientDeletedABlobTheManifestUsed_FailsWithOneErrorLine_AndNothingComesBack()
+    {
+        var repo = RegistryFixture.NewRepository();
+        var manifest = await _oci.PushImageAsync(repo, "v1");
+        var digest = OciTestClient.DigestOf(manifest);
+        var layer = (string)System.Text.Json.Nodes.JsonNode.Parse(manifest)!["layers"]![0]!["digest"]!;
+        Assert.Equal(HttpStatusCode.Accepted, (await registry.Client.DeleteAsync($"/v2/{repo}/manifests/{digest}")).StatusCode);
+        // A client's explicit blob delete is not held back by the soft-deleted manifest.
+        Assert.Equal(HttpStatusCode.Accepted, (await registry.Client.DeleteAsync($"/v2/{repo}/blobs/{layer}")).StatusCode);
+
+        AssertRefused(await AdminAsync("restore", $"{repo}@{digest}"), "can no longer be restored");
+        Assert.Null(await TagHistory.CurrentAsync(registry, repo, "v1"));
+        Assert.Equal(HttpStatusCode.NotFound, (await registry.Client.GetAsync($"/v2/{repo}/manifests/{digest}")).StatusCode);
+    }
+
     private static void AssertRefused(CliRun run, string reason)
     {
         Assert.Equal(1, run.ExitCode);
