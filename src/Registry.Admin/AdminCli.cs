@@ -48,6 +48,8 @@ public static class AdminCli
             RepositoryCommands.BuildUsage(connectionString),
             EventCommands.Build(connectionString),
             TagCommands.Build(connectionString),
+            RestoreCommands.BuildRestore(connectionString),
+            RestoreCommands.BuildDeleted(connectionString),
             PolicyCommands.Build(connectionString),
             QuotaCommands.Build(connectionString),
             RetentionCommands.Build(connectionString),

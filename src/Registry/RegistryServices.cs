@@ -46,6 +46,9 @@ public static class RegistryServices
                 $"GarbageCollection:Grace must be at least {CollectionOptions.MinimumGrace}: deleted content must outlive every request and cached read that may still use it")
             .Validate(o => o.UnusedBlobGrace >= o.Grace, "GarbageCollection:UnusedBlobGrace must be at least GarbageCollection:Grace")
             .ValidateOnStart();
+        services.AddOptions<SoftDeleteOptions>().Bind(configuration.GetSection(SoftDeleteOptions.Section))
+            .Validate(o => o.SoftDeleteWindow >= TimeSpan.Zero, "Lifecycle:SoftDeleteWindow must not be negative (0 turns soft delete off)")
+            .ValidateOnStart();
         services.Configure<ReplicationOptions>(configuration.GetSection(ReplicationOptions.Section));
         services.Configure<DeleteOptions>(configuration.GetSection(DeleteOptions.Section));
         services.AddOptions<UploadOptions>().Bind(configuration.GetSection(UploadOptions.Section)).ValidateOnStart();
@@ -74,6 +77,8 @@ public static class RegistryServices
         services.AddSingleton<RepositoryLocks>();
         services.AddSingleton<TagStore>();
         services.AddSingleton<ManifestStore>();
+        services.AddSingleton<DeletedManifests>();
+        services.AddSingleton<SoftDeletes>();
         services.AddSingleton<Catalog>();
         services.AddSingleton<SigningKeys>();
         services.AddSingleton<AccessTokens>();

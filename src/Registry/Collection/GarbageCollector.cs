@@ -27,11 +27,13 @@ namespace Registry.Collection;
 ///
 /// <para>Safe to run on several instances at once and to kill at any point: a review is removed only after it was acted
 /// on, acting twice deletes nothing twice (the second conditional delete finds a changed or missing row), and the next
-/// run finishes what a killed one left. Every deletion is written to the audit log, as actor <c>gc</c>, with its reason.</para>
+/// run finishes what a killed one left. A soft-deleted manifest's review is keyed at the end of its restore window, and
+/// the run removes its <c>deleted:</c> row before it collects anything of it, so a restore either committed first (and
+/// what it used is in use again) or fails. Every deletion is written to the audit log, as actor <c>gc</c>, with its reason.</para>
 /// </summary>
 public sealed partial class GarbageCollector(
     GarbageReviews reviews, BlobLinks links, ContentIndex content, ManifestUses uses, ManifestStore manifests, TagStore tags,
-    AuditLog audit, IOptions<CollectionOptions> options, TimeProvider time, ILogger<GarbageCollector> logger)
+    DeletedManifests softDeleted, AuditLog audit, IOptions<CollectionOptions> options, TimeProvider time, ILogger<GarbageCollector> logger)
 {
     public const string Actor = "gc";
 
@@ -58,7 +60,18 @@ public sealed partial class GarbageCollector(
             await foreach (var review in reviews.DueAsync(false, marker.Key, TableKeys.ManifestReviewPrefix, now - grace, cancellationToken))
             {
                 report.ReviewsExamined++;
-                await CollectAfterDeleteAsync(repository, review, report, cancellationToken);
+                // A soft-deleted manifest's window is over: no restore may succeed from here on (see DeletedManifests). A dry
+                // run ends nothing, and decides as if it had.
+                Digest? ending = null;
+                if (!dryRun)
+                {
+                    await softDeleted.EndAsync(repository, review.Digest, review.RowKey, cancellationToken);
+                }
+                else if ((await softDeleted.FindAsync(repository, review.Digest, cancellationToken))?.ReviewRow == review.RowKey)
+                {
+                    ending = review.Digest;
+                }
+                await CollectAfterDeleteAsync(repository, review, ending, report, cancellationToken);
                 await CompleteAsync(false, review, report, cancellationToken);
             }
             if (!dryRun)
@@ -100,7 +113,8 @@ public sealed partial class GarbageCollector(
     }
 
     /// <summary>Removes a blob link that no manifest of its repository uses and that nothing wrote for a grace period.</summary>
-    private async Task CollectLinkAsync(RepositoryName repository, Digest digest, string reason, CollectionReport report, CancellationToken cancellationToken)
+    private async Task CollectLinkAsync(
+        RepositoryName repository, Digest digest, string reason, CollectionReport report, CancellationToken cancellationToken, Digest? ending = null)
     {
         var settled = time.GetUtcNow() - options.Value.Grace;
         var row = await links.FindRowAsync(repository, digest, cancellationToken);
@@ -117,7 +131,7 @@ public sealed partial class GarbageCollector(
         {
             return; // linked or used again recently: a newer review covers it
         }
-        if ((await uses.FindUsersAsync(repository, digest, cancellationToken, removeStale: !report.DryRun)).Count > 0)
+        if (await IsUsedAsync(repository, digest, report.DryRun, ending, cancellationToken))
         {
             return;
         }
@@ -128,9 +142,11 @@ public sealed partial class GarbageCollector(
     }
 
     /// <summary>What a deleted manifest used: its blobs, its index entries, its referrers, and the blob of its bytes.</summary>
-    private async Task CollectAfterDeleteAsync(RepositoryName repository, Review review, CollectionReport report, CancellationToken cancellationToken)
+    /// <param name="ending">In a dry run, the soft-deleted manifest whose window this review ends: it keeps nothing.</param>
+    private async Task CollectAfterDeleteAsync(RepositoryName repository, Review review, Digest? ending, CollectionReport report, CancellationToken cancellationToken)
     {
         var deleted = review.Digest;
+        var deletedAt = review.Row.Deleted ?? review.RecordedAt;
         var body = review.Row.Content ?? (review.Row.ContentBlob is { } blob ? await manifests.ReadContentBlobAsync(blob, cancellationToken) : null);
         var document = body is null ? null : ManifestParser.Parse(body, review.Row.MediaType, out _);
         if (document is not null)
@@ -139,11 +155,11 @@ public sealed partial class GarbageCollector(
                 .Where(d => !d.IsForeign).Select(d => d.Digest).Distinct();
             foreach (var used in blobs)
             {
-                await CollectLinkAsync(repository, used, $"manifest {deleted}, which used it, was deleted {review.RecordedAt:u}", report, cancellationToken);
+                await CollectLinkAsync(repository, used, $"manifest {deleted}, which used it, was deleted {deletedAt:u}", report, cancellationToken, ending);
             }
             foreach (var child in document.Manifests.Select(d => d.Digest).Distinct())
             {
-                await CollectManifestAsync(repository, child, $"index {deleted}, which listed it, was deleted {review.RecordedAt:u}", report, cancellationToken);
+                await CollectManifestAsync(repository, child, $"index {deleted}, which listed it, was deleted {deletedAt:u}", report, cancellationToken, ending);
             }
         }
         else
@@ -154,14 +170,14 @@ public sealed partial class GarbageCollector(
         {
             foreach (var referrer in await manifests.ReferrersAsync(repository, deleted, null, cancellationToken))
             {
-                await CollectManifestAsync(repository, referrer.Digest, $"its subject {deleted} was deleted {review.RecordedAt:u}", report, cancellationToken);
+                await CollectManifestAsync(repository, referrer.Digest, $"its subject {deleted} was deleted {deletedAt:u}", report, cancellationToken);
             }
         }
         if (review.Row.ContentBlob is { } bytes && !TableKeys.IsSharedManifestBlobName(bytes)
             && (report.DryRun || await manifests.DeleteContentBlobAsync(repository, deleted, bytes, cancellationToken)))
         {
             report.Add(new CollectedItem(CollectedKind.ManifestBytes, repository.Value, deleted, body?.Length ?? 0,
-                $"manifest {deleted}, whose bytes it held, was deleted {review.RecordedAt:u}"));
+                $"manifest {deleted}, whose bytes it held, was deleted {deletedAt:u}"));
         }
     }
 
@@ -169,29 +185,34 @@ public sealed partial class GarbageCollector(
     /// Deletes a manifest that only something deleted reached: untagged, listed by no index of the repository, and with
     /// no referrer that is itself kept (tagged or listed).
     /// </summary>
-    private async Task CollectManifestAsync(RepositoryName repository, Digest digest, string reason, CollectionReport report, CancellationToken cancellationToken)
+    private async Task CollectManifestAsync(
+        RepositoryName repository, Digest digest, string reason, CollectionReport report, CancellationToken cancellationToken, Digest? ending = null)
     {
         var manifest = await manifests.FindByDigestAsync(repository, digest, withContent: false, cancellationToken);
-        if (manifest is null || !await IsUnreachedAsync(repository, digest, report.DryRun, cancellationToken))
+        if (manifest is null || !await IsUnreachedAsync(repository, digest, report.DryRun, ending, cancellationToken))
         {
             return;
         }
         foreach (var referrer in await manifests.ReferrersAsync(repository, digest, null, cancellationToken))
         {
-            if (!await IsUnreachedAsync(repository, referrer.Digest, report.DryRun, cancellationToken))
+            if (!await IsUnreachedAsync(repository, referrer.Digest, report.DryRun, ending, cancellationToken))
             {
                 return; // a kept signature or SBOM keeps its subject
             }
         }
-        if (report.DryRun || (await manifests.DeleteAsync(repository, digest, Origin, cancellationToken, untaggedOnly: true)).Succeeded)
+        if (report.DryRun || (await manifests.DeleteAsync(repository, digest, Origin, cancellationToken, untaggedOnly: true, restorable: false)).Succeeded)
         {
             report.Add(new CollectedItem(CollectedKind.Manifest, repository.Value, digest, manifest.Size, reason));
         }
     }
 
-    private async Task<bool> IsUnreachedAsync(RepositoryName repository, Digest digest, bool dryRun, CancellationToken cancellationToken) =>
+    private async Task<bool> IsUnreachedAsync(RepositoryName repository, Digest digest, bool dryRun, Digest? ending, CancellationToken cancellationToken) =>
         (await tags.PointingAtAsync(repository, digest, cancellationToken)).Count == 0
-        && (await uses.FindUsersAsync(repository, digest, cancellationToken, removeStale: !dryRun)).Count == 0;
+        && !await IsUsedAsync(repository, digest, dryRun, ending, cancellationToken);
+
+    /// <summary>Whether a manifest of the repository uses <paramref name="target"/>: live, being pushed, or soft-deleted (other than <paramref name="ending"/>).</summary>
+    private async Task<bool> IsUsedAsync(RepositoryName repository, Digest target, bool dryRun, Digest? ending, CancellationToken cancellationToken) =>
+        (await uses.FindUsersAsync(repository, target, cancellationToken, removeStale: !dryRun)).Any(user => !(user.SoftDeleted && user.Manifest == ending));
 
     private async Task AuditAsync(CollectionReport report, DateTimeOffset at, CancellationToken cancellationToken)
     {

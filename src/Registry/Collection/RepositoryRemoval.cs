@@ -18,8 +18,11 @@ public sealed record RemovalReport(string Repository, bool DryRun, int Manifests
 /// </summary>
 public sealed class RepositoryRemoval(ManifestStore manifests, BlobLinks links, BlobUploads uploads, RepositoryRows rows)
 {
-    /// <summary>Rows left once manifests, links and uploads are gone: stale uses, the outbox, the tags' history.</summary>
-    private static readonly string[] Leftovers = [TableKeys.UsedByPrefix, TableKeys.EventPrefix, TableKeys.TagHistoryPrefix];
+    /// <summary>
+    /// Rows left once manifests, links and uploads are gone: stale uses, the outbox, the tags' history, and what earlier
+    /// soft deletes kept restorable (a removed repository's manifests are deleted for good).
+    /// </summary>
+    private static readonly string[] Leftovers = [TableKeys.UsedByPrefix, TableKeys.EventPrefix, TableKeys.TagHistoryPrefix, TableKeys.DeletedPrefix];
 
     public async Task<RemovalReport> RemoveAsync(RepositoryName repository, bool dryRun, ChangeOrigin origin, CancellationToken cancellationToken)
     {
@@ -38,7 +41,7 @@ public sealed class RepositoryRemoval(ManifestStore manifests, BlobLinks links, 
             var next = new List<Digest>();
             foreach (var digest in pending)
             {
-                var refused = (await manifests.DeleteAsync(repository, digest, origin, cancellationToken)).Error;
+                var refused = (await manifests.DeleteAsync(repository, digest, origin, cancellationToken, restorable: false)).Error;
                 if (refused is null || refused.Failure == Failure.ManifestUnknown)
                 {
                     deletedManifests += refused is null ? 1 : 0;

@@ -88,6 +88,22 @@ public sealed class ReviewEntity : RegistryEntity
     public string? MediaType { get; set; }
     public byte[]? Content { get; set; }
     public string? ContentBlob { get; set; }
+    /// <summary>On a deleted manifest's review that a soft-delete window put off: when the manifest was deleted.</summary>
+    public DateTimeOffset? Deleted { get; set; }
+}
+
+/// <summary><c>deleted:&lt;digest&gt;</c>: a soft-deleted manifest, restorable until <see cref="Until"/>.</summary>
+public sealed class DeletedManifestEntity : RegistryEntity
+{
+    public string MediaType { get; set; } = "";
+    public long Size { get; set; }
+    /// <summary>The row key of the manifest's <c>review:manifest:</c> row, which holds its bytes.</summary>
+    public string Review { get; set; } = "";
+    /// <summary>The tags the delete removed with it, space-separated.</summary>
+    public string Tags { get; set; } = "";
+    public string? Actor { get; set; }
+    public DateTimeOffset DeletedAt { get; set; }
+    public DateTimeOffset Until { get; set; }
 }
 
 /// <summary><c>upload:&lt;id&gt;</c>: an upload in progress.</summary>

@@ -42,7 +42,12 @@ namespace Registry.Storage;
 ///   <c>GarbageCollection:UnusedBlobGrace</c> whether any manifest uses it; written in the link's transaction.</item>
 /// <item><c>review:manifest:&lt;ticks&gt;:&lt;digest&gt;</c>: a manifest deleted then, with its bytes (MediaType, Content or
 ///   ContentBlob), for the collector to check what it used after <c>GarbageCollection:Grace</c>; written in the
-///   delete's transaction.</item>
+///   delete's transaction. For a soft-deleted manifest the ticks are the end of its restore window (Deleted: when it
+///   was deleted), so the collector takes it up a grace period after the window.</item>
+/// <item><c>deleted:&lt;digest&gt;</c>: a soft-deleted manifest (MediaType, Size, Review: its review row's key, Tags: the
+///   tags its delete removed, Actor, DeletedAt, Until = DeletedAt + <c>Lifecycle:SoftDeleteWindow</c>), written in the
+///   delete's transaction by a client's or retention's delete when the window is above 0; removed by a restore or by
+///   the collector (see "Soft delete" below). A push of the same digest leaves it; readers check the manifest row.</item>
 /// </list>
 /// <para>PartitionKey <c>~catalog</c>, RowKey = <see cref="Repository"/>(name): the repository list
 /// (<c>~</c> can start no repository name). PartitionKey <c>~gc</c>, RowKey = <see cref="Repository"/>(name): the
@@ -114,6 +119,19 @@ namespace Registry.Storage;
 ///   delete is all or nothing, and never removes a tag or a target that a push acknowledged. A manifest with more
 ///   tags than one transaction holds loses its tags in transactions of their own, then itself; an interruption
 ///   leaves some tags removed and the manifest still served, and repeating the DELETE finishes it.</item>
+/// <item><b>Soft delete.</b> A deleted tag is its history's <c>delete</c> row (Previous = where it pointed); a deleted
+///   manifest is its <c>deleted:</c> row and its review row, whose key the window puts off, so no run collects what it
+///   used before the window ended. Meanwhile the collector and retention count it as a user of every blob and index
+///   entry its <c>usedby</c> rows name (a client's explicit delete of such a blob or entry does not, and is allowed).
+///   A restore reads the <c>deleted:</c> row, refuses once the window (the shorter of the recorded one and the one set
+///   now) ended, and writes the manifest back as a push does: one transaction touches every target (failing when one is
+///   gone), records its uses, writes the manifest and its event, and deletes the <c>deleted:</c> row and the review
+///   conditionally on the ETags read. The collector, taking up the review, first deletes the <c>deleted:</c> row
+///   (conditionally, and only if the row names this review), then collects. So of a restore and the run that ends the
+///   window one wins: the restore committed first (its touches keep every link, whose conditional delete then fails,
+///   and its uses are live) or the restore's transaction fails and nothing comes back. Each tag then moves back as a
+///   rollback does (action <c>restore</c>, refused on a locked or immutable tag, and on one that points elsewhere unless
+///   forced).</item>
 /// <item><b>Replicating.</b> A replica's account has this same layout, written only by the <c>replicate</c> function
 ///   through the same stores and protocols (so its rows agree with each other as the primary's do), never by a client
 ///   (a replica refuses writes). An event names where to look; the replica reads the primary's current rows, copies
@@ -148,6 +166,7 @@ public static class TableKeys
     public const string ReviewPrefix = "review:";
     public const string LinkReviewPrefix = "review:link:";
     public const string ManifestReviewPrefix = "review:manifest:";
+    public const string DeletedPrefix = "deleted:";
     public const string CollectionPartition = "~gc";
     public const string EventsPartition = "~events";
     public const string SentPrefix = "sent:";
@@ -173,6 +192,9 @@ public static class TableKeys
         $"{TagHistoryOf(tag)}{DateTime.MaxValue.Ticks - at.UtcTicks:D19}:{id}";
 
     public static string Manifest(Digest digest) => ManifestPrefix + digest.Value;
+
+    /// <summary>A soft-deleted manifest of the repository, restorable for a while.</summary>
+    public static string Deleted(Digest digest) => DeletedPrefix + digest.Value;
 
     public static string BlobLink(Digest digest) => BlobLinkPrefix + digest.Value;
 

@@ -39,10 +39,12 @@ internal sealed class CollectedRegistry : IAsyncDisposable
     {
         var clock = new FrozenClock();
         var calls = new StorageCallCounter(storagePrefix);
-        var pusher = await InProcessRegistry.StartAsync(storage, storagePrefix, policy: null, clock, cancellationToken);
+        // Deletes are collected a grace period after them, as before soft delete: its window would put every delete off a week.
+        string[] settings = ["--Lifecycle:SoftDeleteWindow=00:00:00"];
+        var pusher = await InProcessRegistry.StartAsync(storage, storagePrefix, policy: null, clock, cancellationToken, settings);
         try
         {
-            return new CollectedRegistry(pusher, await InProcessRegistry.StartAsync(storage, storagePrefix, calls, clock, cancellationToken), clock, calls);
+            return new CollectedRegistry(pusher, await InProcessRegistry.StartAsync(storage, storagePrefix, calls, clock, cancellationToken, settings), clock, calls);
         }
         catch
         {

@@ -70,7 +70,8 @@ public sealed class CollectedStorage : IAsyncDisposable
         string[] settings =
         [
             $"--Storage:RepositoriesTable=gcrepos{suffix}", $"--Storage:BlobsTable=gcblobs{suffix}", $"--Storage:BlobContainer=gc{suffix}",
-            "--Jobs:InProcess=false", .. extraSettings,
+            // Deletes are collected a grace period after them unless a test turns soft delete on (its window puts them off).
+            "--Jobs:InProcess=false", "--Lifecycle:SoftDeleteWindow=00:00:00", .. extraSettings,
         ];
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var collectorClock = new SkewedClock(clock);

@@ -203,7 +203,7 @@ public sealed class BlobLinks(StorageClients clients, ContentIndex content, Mani
 
     private async Task<OciError?> InUseAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
-        var users = await uses.FindUsersAsync(repository, digest, cancellationToken);
+        var users = await uses.FindUsersAsync(repository, digest, cancellationToken, includeSoftDeleted: false);
         return users.Count == 0
             ? null
             : new OciError(Failure.InUse,

@@ -28,7 +28,7 @@ public sealed record Referrer(Digest Digest, string MediaType, long Size, string
 /// </summary>
 public sealed class ManifestStore(
     StorageClients clients, BlobLinks links, ManifestUses uses, TagStore tags, GarbageReviews reviews, Outbox outbox, Catalog catalog,
-    ReadCache cache, QuotaAdmission quotas, TimeProvider time)
+    ReadCache cache, QuotaAdmission quotas, DeletedManifests deleted, TimeProvider time)
 {
     /// <summary>Largest manifest kept inline in its Table entity (a binary property holds 64 KiB).</summary>
     public const int InlineLimit = 64 * 1024;
@@ -386,8 +386,13 @@ public sealed class ManifestStore(
     /// (a tag written after the delete began is never removed by it).
     /// </summary>
     /// <param name="untaggedOnly">The collector's form: refuse (409 DENIED) when a tag points at it, instead of removing the tags.</param>
+    /// <param name="restorable">
+    /// Keep it restorable for the soft-delete window (<see cref="DeletedManifests"/>), as a client's and retention's
+    /// deletes do; the collector's own deletes and a repository's removal are final.
+    /// </param>
     public async Task<Outcome<Done>> DeleteAsync(
-        RepositoryName repository, Digest digest, ChangeOrigin origin, CancellationToken cancellationToken, bool untaggedOnly = false)
+        RepositoryName repository, Digest digest, ChangeOrigin origin, CancellationToken cancellationToken, bool untaggedOnly = false,
+        bool restorable = true)
     {
         var partition = TableKeys.Repository(repository);
         var manifest = await clients.RepositoriesTable.GetEntityIfExistsAsync<ManifestEntity>(
@@ -429,8 +434,16 @@ public sealed class ManifestStore(
         final.Add(new(TableTransactionActionType.Delete, manifest.Value, manifest.Value.ETag));
         final.Add(OutboxRows.Record(
             repository, OutboxActions.Delete, digest, null, manifest.Value.MediaType, manifest.Value.Size, manifest.Value.ArtifactType, origin, now));
-        // What the manifest used may be unused now: the collector takes it up after the grace period.
-        final.Add(reviews.ManifestReview(repository, digest, manifest.Value.MediaType, manifest.Value.Content, manifest.Value.ContentBlob));
+        // What the manifest used may be unused now: the collector takes it up after the grace period (and the soft-delete
+        // window, during which the deleted: row keeps it restorable).
+        var keptFor = restorable ? deleted.Window : TimeSpan.Zero;
+        var review = reviews.ManifestReview(repository, digest, manifest.Value.MediaType, manifest.Value.Content, manifest.Value.ContentBlob, keptFor);
+        final.Add(review);
+        if (keptFor > TimeSpan.Zero)
+        {
+            final.Add(deleted.Record(repository, digest, manifest.Value.MediaType, manifest.Value.Size, review,
+                pointing.Select(tag => TagStore.TagOfRow(tag.RowKey)), origin));
+        }
         await reviews.MarkRepositoryAsync(repository, cancellationToken);
         await outbox.MarkAsync(repository, cancellationToken);
         try
@@ -473,6 +486,71 @@ public sealed class ManifestStore(
             }
             cache.Invalidate(CachedKind.Manifest, partition, TableKeys.Manifest(digest));
         }
+    }
+
+    /// <summary>
+    /// Writes a soft-deleted manifest back (without its tags: <see cref="RetagAsync"/> moves each), from the bytes its
+    /// review kept, as a push of it would: one transaction touches every blob and child it uses (so it fails when one was
+    /// collected or deleted meanwhile), records its uses, writes the manifest and its event, and removes its
+    /// <c>deleted:</c> and review rows conditionally on what was read, so of a restore and the collector taking up the
+    /// review only one wins. Done when it is back; MANIFEST_UNKNOWN when it can no longer be restored (its window ended,
+    /// the collector took it, or something it used is gone), saying which.
+    /// </summary>
+    public async Task<Outcome<Done>> RestoreAsync(RepositoryName repository, DeletedManifest manifest, ChangeOrigin origin, CancellationToken cancellationToken)
+    {
+        var digest = manifest.Digest;
+        var until = deleted.RestorableUntil(manifest);
+        if (time.GetUtcNow() >= until)
+        {
+            return new OciError(Failure.ManifestUnknown,
+                $"manifest {digest} of {repository} was deleted {manifest.DeletedAt:u} and could be restored until {until:u}; that window has ended");
+        }
+        var partition = TableKeys.Repository(repository);
+        var review = await clients.RepositoriesTable.GetEntityIfExistsAsync<ReviewEntity>(partition, manifest.ReviewRow, cancellationToken: cancellationToken);
+        var body = !review.HasValue ? null
+            : review.Value!.Content ?? (review.Value.ContentBlob is { } blob ? await ReadContentBlobAsync(blob, cancellationToken) : null);
+        var document = body is null ? null : ManifestParser.Parse(body, review.Value!.MediaType, out _);
+        if (document is null)
+        {
+            return new OciError(Failure.ManifestUnknown, $"the bytes of deleted manifest {digest} of {repository} are no longer kept; it cannot be restored");
+        }
+        var inline = body!.Length <= InlineLimit;
+        var writes = ManifestActions(partition, repository, null, digest, document, body, inline ? body : null, inline ? null : review.Value!.ContentBlob,
+            origin, time.GetUtcNow());
+        writes.Add(new(TableTransactionActionType.Delete, new TableEntity(partition, TableKeys.Deleted(digest)), manifest.ETag));
+        writes.Add(new(TableTransactionActionType.Delete, review.Value!, review.Value!.ETag));
+        var targets = Targets(document);
+        await outbox.MarkAsync(repository, cancellationToken);
+        var gone = new OciError(Failure.ManifestUnknown,
+            $"manifest {digest} of {repository} can no longer be restored: garbage collection took it at the end of its window, or a blob or manifest it uses is no longer in the repository");
+        if (writes.Count + 2 * targets.Count > MaxActionsPerTransaction)
+        {
+            foreach (var chunk in targets.Chunk(MaxActionsPerTransaction / 2))
+            {
+                if (await SubmitUsesAsync(repository, partition, digest, chunk, [], null, pending: true, cancellationToken) is not null)
+                {
+                    return gone;
+                }
+            }
+            targets = [];
+        }
+        try
+        {
+            if (await SubmitUsesAsync(repository, partition, digest, targets, writes, null, pending: false, cancellationToken) is not null)
+            {
+                return gone;
+            }
+        }
+        catch (TableTransactionFailedException e) when (e.Status == 412)
+        {
+            return new OciError(Failure.ChangedMeanwhile, $"manifest {digest} of {repository} was deleted again while it was being restored; nothing was changed, try again");
+        }
+        finally
+        {
+            cache.Invalidate(CachedKind.Manifest, partition, TableKeys.Manifest(digest));
+        }
+        await catalog.AddAsync(repository, cancellationToken);
+        return new Done();
     }
 
     /// <summary>
@@ -625,7 +703,7 @@ public sealed class ManifestStore(
 
     private async Task<OciError?> InUseAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
-        var users = await uses.FindUsersAsync(repository, digest, cancellationToken);
+        var users = await uses.FindUsersAsync(repository, digest, cancellationToken, includeSoftDeleted: false);
         return users.Count == 0
             ? null
             : new OciError(Failure.InUse,

@@ -4,8 +4,11 @@ using Registry.Oci;
 
 namespace Registry.Storage.References;
 
-/// <summary>A manifest of the repository that still uses a blob or child manifest, as a refused delete names it.</summary>
-public sealed record ManifestUser(Digest Manifest, bool PushInProgress);
+/// <summary>
+/// A manifest of the repository that still uses a blob or child manifest, as a refused delete names it: a live one, one
+/// being pushed, or a soft-deleted one that may still be restored.
+/// </summary>
+public sealed record ManifestUser(Digest Manifest, bool PushInProgress, bool SoftDeleted = false);
 
 /// <summary>
 /// The <c>usedby:&lt;target&gt;:&lt;manifest&gt;</c> rows of a repository partition: which manifests use a blob (as
@@ -42,11 +45,17 @@ public sealed class ManifestUses(StorageClients clients, TimeProvider time)
     /// <summary>
     /// The manifests of the repository that use <paramref name="target"/> now (at most a few, for the message), empty
     /// when none does. A row whose manifest is gone is removed on the way (unless <paramref name="removeStale"/> is false,
-    /// as in a dry run), unless it may belong to a push in progress. Every row is read until a user is found: however
-    /// many rows of deleted manifests come first, one live user after them keeps the target.
+    /// as in a dry run), unless it may belong to a push in progress or to a soft-deleted manifest (a <c>deleted:</c> row:
+    /// its restore rewrites the row). Every row is read until a user is found: however many rows of deleted manifests
+    /// come first, one live user after them keeps the target.
     /// </summary>
+    /// <param name="includeSoftDeleted">
+    /// Count soft-deleted manifests as users, as garbage collection and retention do (what a restore needs stays). A
+    /// client's explicit delete does not: deleting a blob or an index entry a soft-deleted manifest used is allowed, and
+    /// its restore then fails for that.
+    /// </param>
     public async Task<IReadOnlyList<ManifestUser>> FindUsersAsync(
-        RepositoryName repository, Digest target, CancellationToken cancellationToken, bool removeStale = true)
+        RepositoryName repository, Digest target, CancellationToken cancellationToken, bool removeStale = true, bool includeSoftDeleted = true)
     {
         var partition = TableKeys.Repository(repository);
         var prefix = TableKeys.UsersOf(target);
@@ -72,6 +81,14 @@ public sealed class ManifestUses(StorageClients clients, TimeProvider time)
             {
                 users.Add(new ManifestUser(manifest, PushInProgress: true));
             }
+            else if ((await clients.RepositoriesTable.GetEntityIfExistsAsync<TableEntity>(
+                partition, TableKeys.Deleted(manifest), ["RowKey"], cancellationToken)).HasValue)
+            {
+                if (includeSoftDeleted)
+                {
+                    users.Add(new ManifestUser(manifest, PushInProgress: false, SoftDeleted: true));
+                }
+            }
             else if (removeStale)
             {
                 await RemoveStaleAsync(row, cancellationToken);
@@ -94,5 +111,6 @@ public sealed class ManifestUses(StorageClients clients, TimeProvider time)
 
     /// <summary>Says which manifests still use the target, for a refused delete's message.</summary>
     public static string Describe(IReadOnlyList<ManifestUser> users) =>
-        string.Join(", ", users.Select(u => u.PushInProgress ? $"{u.Manifest} (being pushed)" : u.Manifest.Value));
+        string.Join(", ", users.Select(u => u.PushInProgress ? $"{u.Manifest} (being pushed)"
+            : u.SoftDeleted ? $"{u.Manifest} (deleted, still restorable)" : u.Manifest.Value));
 }

@@ -39,17 +39,24 @@ public sealed class GarbageReviews(StorageClients clients, TimeProvider time)
 
     /// <summary>
     /// The review of what a deleted manifest used, for the transaction that deletes it: the manifest's bytes go with it
-    /// (inline, or the name of the blob that holds them), since its row will be gone when the review is taken up.
+    /// (inline, or the name of the blob that holds them), since its row will be gone when the review is taken up. A
+    /// soft-deleted manifest's review is keyed at the end of its restore window (<paramref name="keptFor"/> after now),
+    /// so the collector takes it up only a grace period after that.
     /// </summary>
-    public TableTransactionAction ManifestReview(RepositoryName repository, Digest digest, string mediaType, byte[]? content, string? contentBlob) =>
-        Upsert(new ReviewEntity
+    public TableTransactionAction ManifestReview(
+        RepositoryName repository, Digest digest, string mediaType, byte[]? content, string? contentBlob, TimeSpan keptFor)
+    {
+        var now = time.GetUtcNow();
+        return Upsert(new ReviewEntity
         {
             PartitionKey = TableKeys.Repository(repository),
-            RowKey = TableKeys.ManifestReview(time.GetUtcNow(), digest),
+            RowKey = TableKeys.ManifestReview(now + keptFor, digest),
             MediaType = mediaType,
             Content = content,
             ContentBlob = contentBlob,
+            Deleted = keptFor > TimeSpan.Zero ? now : null,
         });
+    }
 
     /// <summary>
     /// The review of a digest's content, for the transaction (in its partition) that removes a reference to it, with the
@@ -92,9 +99,10 @@ public sealed class GarbageReviews(StorageClients clients, TimeProvider time)
         {
             await table.DeleteEntityAsync(review.Partition, review.RowKey, review.ETag, cancellationToken);
         }
-        catch (RequestFailedException e) when (e.Status == 412)
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
         {
-            // Written again since it was read (the same change recorded twice): it stays for the next run.
+            // Written again since it was read (the same change recorded twice): it stays for the next run. Or gone: a
+            // restore of the soft-deleted manifest it was about removed it.
         }
     }
 

@@ -21,6 +21,7 @@ public static class TagMoveActions
     public const string Push = "push";
     public const string Delete = "delete";
     public const string Rollback = "rollback";
+    public const string Restore = "restore";
 }
 
 /// <summary>
@@ -214,7 +215,8 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
         History(repository, TagOfRow(tag.RowKey), null, digest, TagMoveActions.Delete, origin, now),
     ];
 
-    private static Tag TagOfRow(string rowKey) =>
+    /// <summary>The tag a <c>tag:</c> row key names.</summary>
+    public static Tag TagOfRow(string rowKey) =>
         Tag.TryParse(rowKey[TableKeys.TagPrefix.Length..], out var tag) ? tag : throw new InvalidDataException($"row {rowKey} names no valid tag");
 
     /// <summary>
@@ -294,6 +296,26 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
             }
         }
         return moves;
+    }
+
+    /// <summary>The newest move of every tag the repository's history records (one query over all its history; admin work).</summary>
+    public async Task<List<(Tag Tag, TagMove Move)>> LatestMovesAsync(RepositoryName repository, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {TableKeys.Repository(repository)} and RowKey gt {TableKeys.TagHistoryPrefix} and RowKey lt {TableKeys.PrefixEnd(TableKeys.TagHistoryPrefix)}");
+        var latest = new List<(Tag, TagMove)>();
+        string? last = null;
+        await foreach (var row in clients.RepositoriesTable.QueryAsync<TagHistoryEntity>(filter, MaxHistory, cancellationToken: cancellationToken))
+        {
+            // taghistory:<tag>:<inverted ticks>:<id>: a tag's rows are together, its newest first.
+            var name = row.RowKey[TableKeys.TagHistoryPrefix.Length..].Split(':')[0];
+            if (name != last && Tag.TryParse(name, out var tag))
+            {
+                latest.Add((tag, new TagMove(OptionalDigest(row.Digest), OptionalDigest(row.Previous), row.Action, row.Actor, row.At)));
+            }
+            last = name;
+        }
+        return latest;
     }
 
     /// <summary>Every tag of the repository with where it points, when it last moved and whether it is locked (one query).</summary>
