@@ -10,7 +10,7 @@ namespace Registry.Tests.Lifecycle;
 /// <summary>
 /// Repository locks (<c>registry-admin lock REPO</c> or <c>'team/*'</c>): a locked repository is pulled as before, and
 /// every write path that would add to it or take from it is refused with 403 DENIED naming the lock: upload, manifest
-/// PUT by tag and by digest with <c>?tag=</c>, DELETE of a tag, a manifest and a blob, rollback and retention (whose dry
+/// PUT by tag and by digest with <c>?tag=</c>, DELETE of a tag, a manifest and a blob, rollback, restore and retention (whose dry
 /// run says the same). Cancelling an upload still works. The locks are set through the fixture's own instance, which
 /// applies them at once (another instance within <see cref="RepositoryLocks.RefreshInterval"/>).
 /// </summary>
@@ -46,6 +46,8 @@ public sealed class RepositoryLockTests(RegistryFixture registry)
         await _oci.PushBlobAsync(repo, layer);
         var session = await registry.Client.PostAsync($"/v2/{repo}/blobs/uploads/", null);
         Assert.Equal(HttpStatusCode.Accepted, session.StatusCode);
+        await _oci.PushImageAsync(repo, "gone");
+        Assert.Equal(HttpStatusCode.Accepted, (await registry.Client.DeleteAsync($"/v2/{repo}/manifests/gone")).StatusCode);
         await Locks.LockAsync(pattern, "test", CancellationToken.None);
         try
         {
@@ -64,6 +66,9 @@ public sealed class RepositoryLockTests(RegistryFixture registry)
             var rollback = await AdminStorage.RunWithAsync(registry.Storage.ConnectionString, "tag", "rollback", $"{repo}:v2", "--to", v1Digest);
             Assert.Equal(1, rollback.ExitCode);
             Assert.Contains($"is locked ('{pattern}')", rollback.Error, StringComparison.Ordinal);
+            var restore = await AdminStorage.RunWithAsync(registry.Storage.ConnectionString, "restore", $"{repo}:gone");
+            Assert.Equal(1, restore.ExitCode);
+            Assert.Contains($"is locked ('{pattern}')", restore.Error, StringComparison.Ordinal);
             // Cancelling an upload frees what it holds and writes nothing: still allowed.
             Assert.Equal(HttpStatusCode.NoContent, (await registry.Client.DeleteAsync(session.Headers.Location)).StatusCode);
             // Another repository is not covered.
@@ -79,6 +84,7 @@ public sealed class RepositoryLockTests(RegistryFixture registry)
         }
         Assert.Equal(HttpStatusCode.Created, (await _oci.PutManifestAsync(repo, "v3", v2)).StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, (await registry.Client.DeleteAsync($"/v2/{repo}/manifests/v3")).StatusCode);
+        Assert.Equal(0, (await AdminStorage.RunWithAsync(registry.Storage.ConnectionString, "restore", $"{repo}:gone")).ExitCode);
     }
 
     [Fact]

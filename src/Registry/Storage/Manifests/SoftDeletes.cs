@@ -58,6 +58,10 @@ public sealed class SoftDeletes(TagStore tags, ManifestStore manifests, DeletedM
         {
             return off;
         }
+        if (await tags.RefuseLockedRepositoryAsync(repository, cancellationToken) is { } locked)
+        {
+            return locked;
+        }
         var moves = await tags.HistoryAsync(repository, tag, TagStore.MaxHistory, cancellationToken);
         if (moves.FirstOrDefault(m => m is { Digest: null, Previous: not null }) is not { } delete)
         {
@@ -106,6 +110,10 @@ public sealed class SoftDeletes(TagStore tags, ManifestStore manifests, DeletedM
         if (Off() is { } off)
         {
             return off;
+        }
+        if (await tags.RefuseLockedRepositoryAsync(repository, cancellationToken) is { } locked)
+        {
+            return locked;
         }
         if (await manifests.FindByDigestAsync(repository, digest, withContent: false, cancellationToken) is not null)
         {
