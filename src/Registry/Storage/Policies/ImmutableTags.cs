@@ -1,4 +1,3 @@
-using Azure;
 using Azure.Data.Tables;
 using Registry.Oci;
 
@@ -26,20 +25,11 @@ public sealed record ImmutableTagRule(string RepositoryPattern, string TagPatter
 /// reloaded at most every <see cref="RefreshInterval"/>: a rule added elsewhere applies on every instance within that
 /// time, one added through this instance at once.
 /// </summary>
-public sealed class ImmutableTags : IDisposable
+public sealed class ImmutableTags(StorageClients clients, TimeProvider time) : IDisposable
 {
-    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan RefreshInterval = PolicyPartition<ImmutableTagRule>.RefreshInterval;
 
-    private const string Partition = "immutable";
-
-    private readonly StorageClients _clients;
-    private readonly RefreshingCopy<IReadOnlyList<ImmutableTagRule>> _copy;
-
-    public ImmutableTags(StorageClients clients, TimeProvider time)
-    {
-        _clients = clients;
-        _copy = new RefreshingCopy<IReadOnlyList<ImmutableTagRule>>(ListAsync, RefreshInterval, time);
-    }
+    private readonly PolicyPartition<ImmutableTagRule> _rows = new(clients, "immutable", [], Read, time);
 
     /// <summary>Stores <paramref name="rule"/> (again: no change).</summary>
     /// <exception cref="ArgumentException">A pattern is not valid (<see cref="ImmutableTagRule.Problem"/> says why).</exception>
@@ -49,52 +39,27 @@ public sealed class ImmutableTags : IDisposable
         {
             throw new ArgumentException(problem, nameof(rule));
         }
-        await _clients.PoliciesTable.UpsertEntityAsync(new TableEntity(Partition, Key(rule)) { ["Actor"] = actor }, TableUpdateMode.Replace, cancellationToken);
-        _copy.Changed();
+        await _rows.WriteAsync(new TableEntity { RowKey = Key(rule), ["Actor"] = actor }, cancellationToken);
     }
 
     /// <summary>Removes <paramref name="rule"/>: true when it was stored.</summary>
-    public async Task<bool> RemoveAsync(ImmutableTagRule rule, CancellationToken cancellationToken)
-    {
-        if (rule.Problem() is not null)
-        {
-            return false;
-        }
-        var response = await _clients.PoliciesTable.DeleteEntityAsync(Partition, Key(rule), ETag.All, cancellationToken);
-        _copy.Changed();
-        return response.Status != 404;
-    }
+    public async Task<bool> RemoveAsync(ImmutableTagRule rule, CancellationToken cancellationToken) =>
+        rule.Problem() is null && await _rows.DeleteAsync(Key(rule), cancellationToken);
 
     /// <summary>The stored rules, read from storage now, in key order.</summary>
-    public async Task<IReadOnlyList<ImmutableTagRule>> ListAsync(CancellationToken cancellationToken)
-    {
-        var rules = new List<ImmutableTagRule>();
-        await foreach (var entity in _clients.PoliciesTable.QueryAsync<TableEntity>(
-            e => e.PartitionKey == Partition, select: ["RowKey"], cancellationToken: cancellationToken))
-        {
-            var split = entity.RowKey.LastIndexOf(':');
-            if (split > 0)
-            {
-                rules.Add(new ImmutableTagRule(TableKeys.RepositoryPatternFromKey(entity.RowKey[..split]), entity.RowKey[(split + 1)..]));
-            }
-        }
-        return rules;
-    }
+    public Task<IReadOnlyList<ImmutableTagRule>> ListAsync(CancellationToken cancellationToken) => _rows.ReadAsync(cancellationToken);
 
     /// <summary>The first rule that makes <paramref name="tag"/> of <paramref name="repository"/> immutable, or null (from the copy).</summary>
-    public async ValueTask<ImmutableTagRule?> MatchAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken)
-    {
-        foreach (var rule in await _copy.GetAsync(cancellationToken))
-        {
-            if (rule.Matches(repository, tag))
-            {
-                return rule;
-            }
-        }
-        return null;
-    }
+    public async ValueTask<ImmutableTagRule?> MatchAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken) =>
+        (await _rows.CopyAsync(cancellationToken)).FirstOrDefault(rule => rule.Matches(repository, tag));
 
-    public void Dispose() => _copy.Dispose();
+    public void Dispose() => _rows.Dispose();
+
+    private static ImmutableTagRule? Read(TableEntity row)
+    {
+        var split = row.RowKey.LastIndexOf(':');
+        return split > 0 ? new ImmutableTagRule(TableKeys.RepositoryPatternFromKey(row.RowKey[..split]), row.RowKey[(split + 1)..]) : null;
+    }
 
     private static string Key(ImmutableTagRule rule) => TableKeys.RepositoryPattern(rule.RepositoryPattern) + ":" + rule.TagPattern;
 }
