@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Auth;
 using Registry.Collection;
@@ -60,27 +61,35 @@ internal static class RepositoryCommands
             return await context.FailAsync([problem]);
         }
         await context.PrepareAsync(cancellationToken);
-        var rows = context.Registry.GetRequiredService<RepositoryRows>();
-        var rule = new AccessRule(pattern ?? "*", []);
         var unique = new Dictionary<Digest, long>();
         await context.Output.WriteLineAsync("repository\ttags\tmanifests\tblobs\tlogical-bytes");
-        await foreach (var name in context.Registry.GetRequiredService<Catalog>().ListAsync(null, int.MaxValue, cancellationToken))
+        await foreach (var usage in UsagesAsync(context, pattern, cancellationToken))
         {
-            if (!rule.Matches(name) || !RepositoryName.TryParse(name, out var repository))
-            {
-                continue;
-            }
-            var usage = await rows.UsageAsync(repository, cancellationToken);
             foreach (var (digest, size) in usage.Linked)
             {
                 unique[digest] = size;
             }
-            await context.Output.WriteLineAsync(string.Join('\t', name, Text(usage.Tags), Text(usage.Manifests), Text(usage.Blobs), Text(usage.LinkedBytes)));
+            await context.Output.WriteLineAsync(string.Join('\t', usage.Repository, Text(usage.Tags), Text(usage.Manifests), Text(usage.Blobs), Text(usage.LinkedBytes)));
         }
         await context.Output.WriteLineAsync($"(these repositories)\t\t\t{Text(unique.Count)}\t{Text(unique.Values.Sum())} unique");
-        var (digests, bytes) = await rows.StoredContentAsync(cancellationToken);
+        var (digests, bytes) = await context.Registry.GetRequiredService<RepositoryRows>().StoredContentAsync(cancellationToken);
         await context.Output.WriteLineAsync($"(stored, whole registry)\t\t\t{Text(digests)}\t{Text(bytes)} unique");
         return AdminCli.Ok;
+    }
+
+    /// <summary>What each repository of the catalog matching <paramref name="pattern"/> (all when null) holds, in name order.</summary>
+    internal static async IAsyncEnumerable<RepositoryUsage> UsagesAsync(
+        AdminContext context, string? pattern, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var rows = context.Registry.GetRequiredService<RepositoryRows>();
+        var rule = new AccessRule(pattern ?? "*", []);
+        await foreach (var name in context.Registry.GetRequiredService<Catalog>().ListAsync(null, int.MaxValue, cancellationToken))
+        {
+            if (rule.Matches(name) && RepositoryName.TryParse(name, out var repository))
+            {
+                yield return await rows.UsageAsync(repository, cancellationToken);
+            }
+        }
     }
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
