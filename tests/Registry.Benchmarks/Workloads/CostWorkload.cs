@@ -15,7 +15,7 @@ namespace Registry.Benchmarks.Workloads;
 /// followed), and the registry process's CPU time per operation, billed as Flex instance time (an instance that is
 /// kept busy bills its wall time, which CPU time then fills; see README "What an operation costs"). Then what 1 TB
 /// stored for a month costs here, on a VM running Distribution and in each ACR tier, and the pulls per minute each
-/// ACR tier's ReadOps throttle allows. Each figure is also checked against <see cref="RegistryOperations"/>, the
+/// ACR tier's ReadOps throttle allows. The push, cold pull and tag list counts are checked against <see cref="RegistryOperations"/>, the
 /// per-operation usage <c>registry-admin cost</c> prices: the counts must agree.
 /// </summary>
 internal sealed class CostWorkload : IWorkload
