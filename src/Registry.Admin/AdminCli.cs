@@ -46,6 +46,7 @@ public static class AdminCli
             GcCommands.Build(connectionString),
             RepositoryCommands.BuildRepo(connectionString),
             RepositoryCommands.BuildUsage(connectionString),
+            CostCommands.Build(connectionString),
             EventCommands.Build(connectionString),
             TagCommands.Build(connectionString),
             RestoreCommands.BuildRestore(connectionString),

@@ -25,6 +25,7 @@ internal static class BenchmarkRunner
         new LargePullWorkload(),
         new MemoryWorkload(),
         new StalledUploadsWorkload(),
+        new CostWorkload(),
     ];
 
     public static async Task<int> MainAsync(string[] args, TextWriter output, TextWriter progress, CancellationToken cancellationToken)

@@ -101,9 +101,23 @@ internal sealed class OciClient : IDisposable
 
     public async Task HeadBlobAsync(string repository, string digest, CancellationToken cancellationToken)
     {
+        if (!await BlobExistsAsync(repository, digest, cancellationToken))
+        {
+            throw new InvalidOperationException($"blob HEAD of {digest}: 404, expected 200");
+        }
+    }
+
+    /// <summary>Docker's check before it uploads a layer: HEAD, 200 when the repository has it, 404 when not.</summary>
+    public async Task<bool> BlobExistsAsync(string repository, string digest, CancellationToken cancellationToken)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Head, new Uri($"/v2/{repository}/blobs/{digest}", UriKind.Relative));
         using var response = await _http.SendAsync(request, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
         await Expect.StatusAsync(response, HttpStatusCode.OK, "blob HEAD");
+        return true;
     }
 
     /// <summary>

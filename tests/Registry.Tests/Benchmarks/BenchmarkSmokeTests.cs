@@ -27,8 +27,9 @@ public sealed class BenchmarkSmokeTests(ShortBenchmarkRun run, ITestOutputHelper
             }
             else
             {
-                // Only storage-call counts (held to goals of their own) and the event delay (nothing to compare it with) have no baseline.
-                Assert.True(row.Source == "storage-calls" || (row.Source == "events" && row.Metric.StartsWith("event delay", StringComparison.Ordinal)),
+                // Only storage-call counts (held to goals of their own), the event delay and the dollars of the cost
+                // workload (nothing in the run to compare them with) have no baseline.
+                Assert.True(row.Source is "storage-calls" or "cost" || (row.Source == "events" && row.Metric.StartsWith("event delay", StringComparison.Ordinal)),
                     $"{row.Workload} / {row.Metric} has no baseline");
             }
         });
@@ -51,6 +52,14 @@ public sealed class BenchmarkSmokeTests(ShortBenchmarkRun run, ITestOutputHelper
         Assert.All(counts.Values, count => Assert.True(count >= 0 && count == Math.Floor(count), $"{count} calls"));
         Assert.All(counts.Where(c => c.Key.StartsWith("upload", StringComparison.Ordinal) || c.Key.StartsWith("manifest PUT", StringComparison.Ordinal)),
             c => Assert.True(c.Value >= 1, $"{c.Key}: {c.Value} calls"));
+    }
+
+    [Fact]
+    public void Cost_CountedStorageOperations_AgreeWithWhatRegistryAdminCostPrices()
+    {
+        var checks = run.Report.Rows.Where(r => r.Source == "cost" && r.Goal == "= profile").ToList();
+        Assert.Equal(3, checks.Count);
+        Assert.All(checks, row => Assert.True(row.Met == true, $"{row.Workload}: counted {row.Ours}, Pricing/RegistryOperations.cs says {row.Baseline}"));
     }
 
     [Fact]
