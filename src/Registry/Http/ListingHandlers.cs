@@ -23,9 +23,21 @@ public static class ListingHandlers
             return;
         }
         var tags = context.RequestServices.GetRequiredService<TagStore>();
-        await WriteListAsync(context, "tags", name.Value, $"/v2/{name}/tags/list", n, last,
-            tags.ListAsync(name, last, n is { } limit ? limit + 1 : int.MaxValue, context.RequestAborted),
-            async () => last is null && !await context.RequestServices.GetRequiredService<Catalog>().ExistsAsync(name, context.RequestAborted));
+        var path = $"/v2/{name}/tags/list";
+        Func<Task<bool>> unknown = async () => last is null && !await context.RequestServices.GetRequiredService<Catalog>().ExistsAsync(name, context.RequestAborted);
+        if (n is not { } limit)
+        {
+            await WriteListAsync(context, "tags", name.Value, path, null, last, tags.ListAsync(name, last, int.MaxValue, context.RequestAborted), unknown);
+            return;
+        }
+        // One query per page: the page and whether another follows come from the same answer (KeyRange.PageAsync).
+        var page = await tags.PageAsync(name, last, limit, context.RequestAborted);
+        if (page.Keys.Count == 0 && await unknown())
+        {
+            await OciResponses.ErrorAsync(context, Failure.NameUnknown, $"repository {name} is not known to the registry");
+            return;
+        }
+        await WritePageAsync(context, "tags", name.Value, path, limit, page.Keys, page.More);
     }
 
     public static async Task CatalogAsync(HttpContext context, RequestParameters query)
@@ -169,8 +181,6 @@ public static class ListingHandlers
         {
             page.Add(enumerator.Current);
         }
-        var response = context.Response;
-        response.ContentType = "application/json";
         if (n is { } limit)
         {
             // A bounded page: read it (at most MaxPage + 1 items) so the Link header can precede the body.
@@ -178,27 +188,17 @@ public static class ListingHandlers
             {
                 page.Add(enumerator.Current);
             }
-            if (page.Count > limit)
+            var more = page.Count > limit;
+            if (more)
             {
                 page.RemoveRange(limit, page.Count - limit);
-                if (limit > 0)
-                {
-                    response.Headers.Link = $"<{path}?n={limit}&last={Uri.EscapeDataString(page[^1])}>; rel=\"next\"";
-                }
             }
+            await WritePageAsync(context, field, name, path, limit, page, more);
+            return;
         }
-        await using var json = new Utf8JsonWriter(response.Body);
-        json.WriteStartObject();
-        if (name is not null)
-        {
-            json.WriteString("name", name);
-        }
-        json.WriteStartArray(field);
-        foreach (var item in page)
-        {
-            json.WriteStringValue(item);
-        }
-        if (n is null && hasFirst)
+        context.Response.ContentType = "application/json";
+        await using var json = StartList(context.Response, field, name, page);
+        if (hasFirst)
         {
             while (await enumerator.MoveNextAsync())
             {
@@ -211,6 +211,41 @@ public static class ListingHandlers
         }
         json.WriteEndArray();
         json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Writes one bounded page, with a <c>Link: &lt;…&gt;; rel="next"</c> header when <paramref name="more"/> (and the
+    /// page is not empty: <c>n=0</c> gets no Link).
+    /// </summary>
+    private static async Task WritePageAsync(
+        HttpContext context, string field, string? name, string path, int limit, IReadOnlyList<string> page, bool more)
+    {
+        var response = context.Response;
+        response.ContentType = "application/json";
+        if (more && page.Count > 0)
+        {
+            response.Headers.Link = $"<{path}?n={limit}&last={Uri.EscapeDataString(page[^1])}>; rel=\"next\"";
+        }
+        await using var json = StartList(response, field, name, page);
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    /// <summary>A writer on the response body that has written <c>{"name":…,"&lt;field&gt;":[</c> and <paramref name="first"/>.</summary>
+    private static Utf8JsonWriter StartList(HttpResponse response, string field, string? name, IReadOnlyList<string> first)
+    {
+        var json = new Utf8JsonWriter(response.Body);
+        json.WriteStartObject();
+        if (name is not null)
+        {
+            json.WriteString("name", name);
+        }
+        json.WriteStartArray(field);
+        foreach (var item in first)
+        {
+            json.WriteStringValue(item);
+        }
+        return json;
     }
 
     /// <summary>Reads <c>n</c> and <c>last</c>; the error when either is malformed.</summary>

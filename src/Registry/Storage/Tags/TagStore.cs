@@ -346,6 +346,10 @@ public sealed class TagStore(StorageClients clients, Outbox outbox, ImmutableTag
     public IAsyncEnumerable<string> ListAsync(RepositoryName repository, string? last, int limit, CancellationToken cancellationToken) =>
         KeyRange.ListAsync(clients.RepositoriesTable, TableKeys.Repository(repository), TableKeys.TagPrefix, last ?? "", limit, static key => key, cancellationToken);
 
+    /// <summary>At most <paramref name="limit"/> tags after <paramref name="last"/> (exclusive) in lexical order, and whether more may follow (<see cref="KeyRange.PageAsync"/>).</summary>
+    public Task<KeyPage> PageAsync(RepositoryName repository, string? last, int limit, CancellationToken cancellationToken) =>
+        KeyRange.PageAsync(clients.RepositoriesTable, TableKeys.Repository(repository), TableKeys.TagPrefix, last ?? "", limit, cancellationToken);
+
     private static TableTransactionAction History(
         RepositoryName repository, Tag tag, Digest? digest, Digest? previous, string action, ChangeOrigin origin, DateTimeOffset now) =>
         new(TableTransactionActionType.Add, new TagHistoryEntity
